@@ -1,0 +1,122 @@
+"""The console channel: talk to Polder in a terminal, no Slack or Telegram account needed.
+
+Each `polder chat --as NAME` is one member. Without `--room` it is the member's private chat
+with the bot; with `--room NAME` it is a shared room (like a group) that several members can
+join from their own terminals and that a curator can `/link` to a sector.
+It goes through the same engine and outbox as every other channel.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import uuid
+from typing import TextIO
+
+from sqlalchemy import Engine as DatabaseEngine
+
+from adapters.delivery import deliver_due
+from bot.actions import Action, Notify, Reply
+from bot.engine import Engine
+from bot.events import CommandIssued, Event, MessagePosted, parse_command
+
+PLATFORM = "console"
+PREFIX = "bot> "
+POLL_SECONDS = 1.0
+
+
+class ConsoleChannel:
+    def __init__(
+        self,
+        engine: Engine,
+        database: DatabaseEngine,
+        name: str,
+        room: str | None = None,
+        out: TextIO = sys.stdout,
+    ) -> None:
+        name = name.strip()
+        if not name or len(name) > 100:
+            raise ValueError("a console member needs a name of 1 to 100 characters (--as NAME)")
+        self.engine = engine
+        self.database = database
+        self.name = name
+        self.room = room.strip().lstrip("#") if room else None
+        self.out = out
+        self._print_lock = threading.Lock()
+
+    @property
+    def chat_id(self) -> str:
+        """A private chat's id is the member's own id, as on Telegram; a room's is '#room'."""
+        return f"#{self.room}" if self.room else self.name
+
+    def translate(self, line: str) -> Event | None:
+        """One typed line as an engine event; None for an empty line."""
+        text = line.rstrip("\r\n")
+        if not text.strip():
+            return None
+        common = dict(
+            key=f"{PLATFORM}:{uuid.uuid4()}",
+            platform=PLATFORM,
+            user_id=self.name,
+            user_name=self.name,
+            chat_id=self.chat_id,
+            private=self.room is None,
+        )
+        parsed = parse_command(text)
+        if parsed is not None:
+            return CommandIssued(command=parsed[0], argument_text=parsed[1], **common)
+        return MessagePosted(text=text, **common)
+
+    def send(self, action: Action) -> str | None:
+        """Render one action as `bot> ` lines on this terminal."""
+        if isinstance(action, (Reply, Notify)):
+            with self._print_lock:
+                for line in action.text.splitlines() or [""]:
+                    self.out.write(PREFIX + line + "\n")
+                self.out.flush()
+        return None
+
+    def deliver(self) -> int:
+        """Print what the outbox holds for this chat and for this member privately."""
+        return deliver_due(self.database, PLATFORM, self.send, sorted({self.chat_id, self.name}))
+
+    def say(self, line: str) -> None:
+        event = self.translate(line)
+        if event is not None:
+            self.engine.handle(event)
+        self.deliver()
+
+    def run_script(self, lines: TextIO) -> None:
+        """Non-interactive: one message per line, replies printed, exit at end of input."""
+        for line in lines:
+            self.say(line)
+        self.deliver()
+
+    def run_interactive(self) -> None:
+        """A prompt loop; what others cause (a post in this room) shows up within a second."""
+        where = f"room #{self.room}" if self.room else "a private chat with Polder"
+        print(f"You are {self.name}, in {where}. Type /help, or Ctrl-D to leave.")
+        stop = threading.Event()
+
+        def poll() -> None:
+            while not stop.wait(POLL_SECONDS):
+                self.deliver()
+
+        poller = threading.Thread(target=poll, name="console-outbox", daemon=True)
+        poller.start()
+        try:
+            while True:
+                try:
+                    line = input(f"{self.name}> ")
+                except EOFError:
+                    print()
+                    break
+                if line.strip() in {"/quit", "/exit"}:
+                    break
+                self.say(line)
+        except KeyboardInterrupt:
+            print()
+        finally:
+            stop.set()
+            poller.join(timeout=POLL_SECONDS * 2)
+            self.deliver()

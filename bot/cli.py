@@ -1,0 +1,285 @@
+"""`polder`: the composition root. It wires settings, database, engine, channels and jobs;
+nothing else in `bot/` imports `adapters/` or `scheduled/`."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import sys
+from typing import Annotated, NoReturn
+
+import typer
+from sqlalchemy import Engine as DatabaseEngine
+from sqlmodel import select
+
+from bot import __version__
+from bot.config import Settings, SettingsError, load_settings
+from bot.engine import Engine
+from bot.members import MemberNotFound, find_member, identities_of
+from bot.roles import RoleError, grant, revoke
+from bot.sectors import SectorError, add_sector, all_sectors, ensure_sectors, find_sector
+from storage import migrate
+from storage.database import DatabaseURLError, open_engine, transaction
+from storage.models import Identity, Member, Role, RoleName, Sector
+
+app = typer.Typer(
+    help="Polder: a dialogue bot for a city's sector ecosystems, on Slack and Telegram.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+sectors_app = typer.Typer(help="Add and list sectors.", no_args_is_help=True)
+roles_app = typer.Typer(
+    help="Grant and revoke roles (admin, staff, curator).", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(sectors_app, name="sectors")
+app.add_typer(roles_app, name="roles")
+app.add_typer(db_app, name="db")
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"polder: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def settings() -> Settings:
+    try:
+        loaded = load_settings()
+    except SettingsError as exc:
+        fail(f"a setting is wrong:\n{exc}")
+    logging.basicConfig(
+        level=loaded.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    return loaded
+
+
+def database(config: Settings, *, upgrade: bool = True) -> DatabaseEngine:
+    """The database, migrated to the current schema and holding the default sectors."""
+    try:
+        engine = open_engine(config.database_url)
+    except DatabaseURLError as exc:
+        fail(f"POLDER_DATABASE_URL: {exc}")
+    if upgrade:
+        try:
+            migrate.upgrade(engine)
+        except Exception as exc:  # the driver's own error text says what the server said
+            fail(f"cannot open the database {engine.url.render_as_string()}: {exc}")
+        with transaction(engine) as session:
+            ensure_sectors(session, config.default_sectors)
+    return engine
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"polder {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=version_callback, is_eager=True, help="Show the version."
+        ),
+    ] = False,
+) -> None:
+    pass
+
+
+@app.command()
+def run(
+    name: Annotated[
+        str | None, typer.Option("--as", help="Your name in the console channel.")
+    ] = None,
+) -> None:
+    """Start every configured channel; with none configured, the console channel."""
+    config = settings()
+    db = database(config)
+    # Telegram and Slack channels join here when configured; until then, the console.
+    typer.echo("No Slack or Telegram settings found: starting the console channel.")
+    _chat(config, db, name or _local_name(), room=None)
+
+
+@app.command()
+def chat(
+    name: Annotated[str, typer.Option("--as", help="Who you are: one name per member.")],
+    room: Annotated[
+        str | None,
+        typer.Option(help="A shared room (like a group chat) instead of a private chat."),
+    ] = None,
+) -> None:
+    """Talk to the bot in this terminal. Piped input: one message per line, then exit."""
+    config = settings()
+    _chat(config, database(config), name, room)
+
+
+def _chat(config: Settings, db: DatabaseEngine, name: str, room: str | None) -> None:
+    from adapters.console import ConsoleChannel
+
+    try:
+        channel = ConsoleChannel(Engine(db, config), db, name, room)
+    except ValueError as exc:
+        fail(str(exc))
+    if sys.stdin.isatty():
+        channel.run_interactive()
+    else:
+        channel.run_script(sys.stdin)
+
+
+def _local_name() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "you"
+
+
+@sectors_app.command("list")
+def sectors_list() -> None:
+    """List the sectors with their objectives."""
+    config = settings()
+    with transaction(database(config)) as session:
+        for sector in all_sectors(session):
+            typer.echo(f"{sector.slug}\t{sector.name}\t{sector.objective or '-'}")
+
+
+@sectors_app.command("add")
+def sectors_add(
+    slug: Annotated[str, typer.Argument(help="Short name, e.g. housing or circular-economy.")],
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    objective: Annotated[str, typer.Option(help="What the dialogue in this sector is for.")] = "",
+) -> None:
+    """Add a sector."""
+    config = settings()
+    try:
+        with transaction(database(config)) as session:
+            sector = add_sector(session, slug, name, objective)
+    except SectorError as exc:
+        fail(str(exc))
+    typer.echo(f"added sector {sector.slug} ({sector.name})")
+
+
+def _role_target(
+    session: object, member_ref: str, role: str, sector_slug: str | None, create: bool
+) -> tuple[Member, RoleName, Sector | None]:
+    from sqlmodel import Session
+
+    assert isinstance(session, Session)
+    try:
+        role_name = RoleName(role.lower())
+    except ValueError:
+        fail(f"unknown role {role!r}: use one of {', '.join(r.value for r in RoleName)}")
+    sector = None
+    if sector_slug:
+        sector = find_sector(session, sector_slug)
+        if sector is None:
+            known = ", ".join(s.slug for s in all_sectors(session))
+            fail(f"there is no sector {sector_slug!r}; sectors: {known}")
+    try:
+        member = find_member(session, member_ref)
+    except MemberNotFound as exc:
+        platform, sep, user_id = member_ref.partition(":")
+        if not (create and sep and platform and user_id):
+            fail(
+                f"{exc}. A member exists once they have written to the bot; or name a platform "
+                "account, e.g. telegram:123456789 or console:alice, to grant ahead of time."
+            )
+        member = Member(display_name=user_id)
+        session.add(member)
+        session.flush()
+        session.add(Identity(member_id=member.id, platform=platform, platform_user_id=user_id))
+    return member, role_name, sector
+
+
+@roles_app.command("grant")
+def roles_grant(
+    member: Annotated[str, typer.Argument(help="#id, platform:user-id, or display name.")],
+    role: Annotated[str, typer.Argument(help="admin, staff or curator.")],
+    sector: Annotated[str | None, typer.Option(help="The sector, for curator.")] = None,
+) -> None:
+    """Grant a role to a member."""
+    config = settings()
+    with transaction(database(config)) as session:
+        target, role_name, where = _role_target(session, member, role, sector, create=True)
+        try:
+            added = grant(session, target, role_name, where)
+        except RoleError as exc:
+            fail(str(exc))
+        scope = f" of {where.slug}" if where else ""
+        who = f"{target.display_name} (#{target.id})"
+        verb = "is now" if added else "already was"
+        typer.echo(f"{who} {verb} {role_name.value}{scope}")
+
+
+@roles_app.command("revoke")
+def roles_revoke(
+    member: Annotated[str, typer.Argument(help="#id, platform:user-id, or display name.")],
+    role: Annotated[str, typer.Argument(help="admin, staff or curator.")],
+    sector: Annotated[str | None, typer.Option(help="The sector, for curator.")] = None,
+) -> None:
+    """Revoke a role from a member."""
+    config = settings()
+    with transaction(database(config)) as session:
+        target, role_name, where = _role_target(session, member, role, sector, create=False)
+        try:
+            removed = revoke(session, target, role_name, where)
+        except RoleError as exc:
+            fail(str(exc))
+        scope = f" of {where.slug}" if where else ""
+        who = f"{target.display_name} (#{target.id})"
+        verb = "is no longer" if removed else "was not"
+        typer.echo(f"{who} {verb} {role_name.value}{scope}")
+
+
+@roles_app.command("list")
+def roles_list() -> None:
+    """Everyone who holds a role."""
+    config = settings()
+    with transaction(database(config)) as session:
+        rows = session.exec(
+            select(Role, Member, Sector)
+            .join(Member, Role.member_id == Member.id)
+            .join(Sector, Role.sector_id == Sector.id, isouter=True)
+            .order_by(Role.role, Member.display_name)
+        ).all()
+        for role, member, sector in rows:
+            accounts = ",".join(
+                f"{i.platform}:{i.platform_user_id}" for i in identities_of(session, member)
+            )
+            scope = sector.slug if sector else "-"
+            typer.echo(
+                f"{role.role.value}\t{scope}\t#{member.id} {member.display_name}\t{accounts}"
+            )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database to the current schema (also done at every start)."""
+    config = settings()
+    db = database(config, upgrade=False)
+    before = migrate.current_revision(db)
+    database(config)
+    after = migrate.current_revision(db)
+    if before == after:
+        typer.echo(f"database is up to date (revision {after})")
+    else:
+        typer.echo(f"database upgraded from {before or 'empty'} to {after}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the schema revision of the database, and the newest one Polder knows."""
+    config = settings()
+    db = database(config, upgrade=False)
+    typer.echo(
+        f"database: {migrate.current_revision(db) or 'empty'}; polder: {migrate.head_revision()}"
+    )
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

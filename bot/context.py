@@ -1,0 +1,71 @@
+"""What a feature handler gets: the event, who sent it, where, the open transaction, and a way
+to answer in the member's language. Also the shape of a command and of a feature."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from sqlmodel import Session
+
+from bot.actions import Action, Notify, Reply
+from bot.config import Settings
+from bot.events import Event
+from bot.i18n import translator
+from storage.models import Channel, Identity, Member
+
+
+@dataclass
+class Context:
+    session: Session
+    settings: Settings
+    event: Event
+    member: Member
+    channel: Channel | None
+    args: list[str] = field(default_factory=list)
+    commands: Sequence[Command] = ()
+
+    @property
+    def language(self) -> str:
+        return self.member.language or self.event.language_hint or "en"
+
+    def _(self, message: str) -> str:
+        """`message` in the member's language."""
+        return translator(self.language)(message)
+
+    def reply(self, text: str) -> Reply:
+        """An answer in the chat and thread the event came from."""
+        return Reply(
+            platform=self.event.platform,
+            chat_id=self.event.chat_id,
+            thread_ref=self.event.thread_ref,
+            text=text,
+            to_user=None if self.event.private else self.event.user_id,
+        )
+
+    def notify(self, identity: Identity, text: str) -> Notify:
+        """A private message to a member on one of their platforms."""
+        return Notify(platform=identity.platform, chat_id=identity.platform_user_id, text=text)
+
+
+Handler = Callable[[Context], list[Action]]
+
+
+@dataclass(frozen=True)
+class Command:
+    """A chat command: `usage` and `summary` are English msgids, shown by /help."""
+
+    name: str
+    handler: Handler
+    usage: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class Feature:
+    """A module of the engine: the commands it answers and, optionally, what it does with
+    plain messages (after the engine has stored them)."""
+
+    name: str
+    commands: Sequence[Command] = ()
+    on_message: Handler | None = None

@@ -1,0 +1,1 @@
+"""Scheduled jobs (digests, poll closing, retention) and the APScheduler wiring that runs them."""

@@ -1,0 +1,217 @@
+"""The core tables: sectors, members and their identities and roles, channels, messages,
+handled events, the outbox and per-member conversation state.
+
+Enums are stored as plain strings (non-native), so a new value never needs a type change.
+All times are timezone-aware UTC (`UTCDateTime`).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Enum, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime, utcnow
+
+# Named constraints, so later migrations (batch mode on SQLite) can find and drop them.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def str_enum(enum_cls: type[enum.Enum]) -> Enum:
+    """A non-native enum column storing the members' values, not their names."""
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        create_constraint=False,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class ActorType(enum.StrEnum):
+    """Who a member is in the ecosystem."""
+
+    SOLUTION_PROVIDER = "solution_provider"
+    SERVICE_PROVIDER = "service_provider"
+    USER = "user"
+    REGIONAL_OPERATOR = "regional_operator"
+    RESEARCH = "research"
+    RESIDENT = "resident"
+    PUBLIC_SECTOR = "public_sector"
+
+
+class RoleName(enum.StrEnum):
+    ADMIN = "admin"
+    STAFF = "staff"
+    CURATOR = "curator"
+
+
+class ChannelKind(enum.StrEnum):
+    SECTOR = "sector"
+    STAFF = "staff"
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class Sector(SQLModel, table=True):
+    __tablename__ = "sectors"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=40, unique=True)
+    name: str = Field(max_length=100)
+    objective: str = Field(default="", sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Member(SQLModel, table=True):
+    __tablename__ = "members"
+
+    id: int | None = Field(default=None, primary_key=True)
+    display_name: str = Field(max_length=200)
+    language: str | None = Field(default=None, max_length=8)
+    actor_type: ActorType | None = Field(default=None, sa_type=str_enum(ActorType))
+    organisation: str | None = Field(default=None, max_length=200)
+    consent_contact: bool = False
+    consent_named: bool = False
+    consent_export: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Identity(SQLModel, table=True):
+    """One platform account of a member; a member may have several."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("platform", "platform_user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="members.id", ondelete="CASCADE", index=True)
+    platform: str = Field(max_length=20)
+    platform_user_id: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Role(SQLModel, table=True):
+    """admin and staff are city-wide (no sector); curator is per sector."""
+
+    __tablename__ = "roles"
+    __table_args__ = (UniqueConstraint("member_id", "role", "sector_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="members.id", ondelete="CASCADE", index=True)
+    role: RoleName = Field(sa_type=str_enum(RoleName))
+    sector_id: int | None = Field(default=None, foreign_key="sectors.id", ondelete="CASCADE")
+    granted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Membership(SQLModel, table=True):
+    """A member who joined a sector's ecosystem."""
+
+    __tablename__ = "memberships"
+
+    member_id: int = Field(foreign_key="members.id", ondelete="CASCADE", primary_key=True)
+    sector_id: int = Field(foreign_key="sectors.id", ondelete="CASCADE", primary_key=True)
+    joined_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Channel(SQLModel, table=True):
+    """A platform chat (and optionally a topic in it) linked to a sector.
+
+    `thread_id` is '' for a whole chat, so the unique key works alike on both databases.
+    """
+
+    __tablename__ = "channels"
+    __table_args__ = (UniqueConstraint("platform", "chat_id", "thread_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    chat_id: str = Field(max_length=100)
+    thread_id: str = Field(default="", max_length=100)
+    title: str = Field(default="", max_length=200)
+    sector_id: int = Field(foreign_key="sectors.id", ondelete="CASCADE", index=True)
+    kind: ChannelKind = Field(default=ChannelKind.SECTOR, sa_type=str_enum(ChannelKind))
+    linked_by: int | None = Field(default=None, foreign_key="members.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Message(SQLModel, table=True):
+    """Something a member said in a channel; text and author can be erased, the row stays."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_sector_created", "sector_id", "created_at"),
+        Index("ix_messages_channel_created", "channel_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    channel_id: int | None = Field(default=None, foreign_key="channels.id", ondelete="SET NULL")
+    sector_id: int | None = Field(default=None, foreign_key="sectors.id", ondelete="SET NULL")
+    member_id: int | None = Field(
+        default=None, foreign_key="members.id", ondelete="SET NULL", index=True
+    )
+    thread_ref: str | None = Field(default=None, max_length=100)
+    text: str | None = Field(default=None, sa_type=Text)
+    language: str | None = Field(default=None, max_length=8)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    platform_message_id: str | None = Field(default=None, max_length=100)
+
+
+class HandledEvent(SQLModel, table=True):
+    """The idempotency key of every event the engine has handled: a second delivery is dropped."""
+
+    __tablename__ = "handled_events"
+
+    key: str = Field(primary_key=True, max_length=200)
+    kind: str = Field(max_length=40)
+    handled_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class OutboxEntry(SQLModel, table=True):
+    """An action decided by the engine, waiting to be (or already) delivered to a platform."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "platform", "not_before"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    chat_id: str = Field(max_length=100)
+    thread_ref: str | None = Field(default=None, max_length=100)
+    kind: str = Field(max_length=40)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    status: OutboxStatus = Field(default=OutboxStatus.PENDING, sa_type=str_enum(OutboxStatus))
+    attempts: int = 0
+    not_before: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    platform_message_id: str | None = Field(default=None, max_length=100)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    event_key: str | None = Field(default=None, max_length=200)
+
+
+class ConversationState(SQLModel, table=True):
+    """A member's half-finished conversation (e.g. a form), so any worker can carry it on."""
+
+    __tablename__ = "conversation_states"
+
+    member_id: int = Field(foreign_key="members.id", ondelete="CASCADE", primary_key=True)
+    flow: str = Field(max_length=40)
+    step: str = Field(default="", max_length=40)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    platform: str = Field(max_length=20)
+    chat_id: str = Field(max_length=100)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

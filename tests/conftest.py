@@ -1,0 +1,111 @@
+"""Shared fixtures: a fresh, migrated database per test.
+
+SQLite by default (a real file); when POLDER_TEST_DATABASE_URL points at PostgreSQL, each test
+gets its own schema in that database, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine as DatabaseEngine
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bot.config import Settings
+from bot.engine import Engine
+from bot.events import CommandIssued, MessagePosted
+from bot.sectors import ensure_sectors
+from storage import migrate
+from storage.database import open_engine, transaction
+
+PROJECT = Path(__file__).resolve().parents[1]
+POLIS = PROJECT.parent / "shared" / "data" / "polis"
+
+
+def on_postgres() -> bool:
+    return bool(os.environ.get("POLDER_TEST_DATABASE_URL"))
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    base = os.environ.get("POLDER_TEST_DATABASE_URL")
+    if not base:
+        yield f"sqlite:///{tmp_path / 'polder.db'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def bare_database(database_url: str) -> Iterator[DatabaseEngine]:
+    """An empty database: no schema yet."""
+    engine = open_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def database(bare_database: DatabaseEngine, settings: Settings) -> DatabaseEngine:
+    """A migrated database with the default sectors, as `polder run` leaves it."""
+    migrate.upgrade(bare_database)
+    with transaction(bare_database) as session:
+        ensure_sectors(session, settings.default_sectors)
+    return bare_database
+
+
+@pytest.fixture
+def engine(database: DatabaseEngine, settings: Settings) -> Engine:
+    return Engine(database, settings)
+
+
+_keys = itertools.count(1)
+
+
+class Chat:
+    """Builds events as one member in one chat would send them (platform 'test')."""
+
+    def __init__(self, user: str, chat: str | None = None, platform: str = "test") -> None:
+        self.user = user
+        self.chat = chat or user
+        self.platform = platform
+
+    def _common(self, key: str | None) -> dict[str, object]:
+        return dict(
+            key=key or f"{self.platform}:{next(_keys)}:{uuid.uuid4().hex[:8]}",
+            platform=self.platform,
+            user_id=self.user,
+            user_name=self.user.capitalize(),
+            chat_id=self.chat,
+            private=self.chat == self.user,
+        )
+
+    def command(self, line: str, key: str | None = None) -> CommandIssued:
+        name, _, rest = line.lstrip("/").partition(" ")
+        return CommandIssued(command=name, argument_text=rest, **self._common(key))  # type: ignore[arg-type]
+
+    def message(self, text: str, key: str | None = None) -> MessagePosted:
+        return MessagePosted(text=text, **self._common(key))  # type: ignore[arg-type]
+
+
+def reply_text(actions: list) -> str:
+    return "\n".join(getattr(a, "text", "") for a in actions)
