@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import Engine, or_
+from sqlalchemy import Engine, func, or_
 from sqlmodel import col, select
 
 from storage.database import transaction
@@ -81,9 +81,9 @@ def failed(engine: Engine, entry_id: int, error: str, retry_after: timedelta | N
 
 def pending_count(engine: Engine, platform: str | None = None) -> int:
     with transaction(engine) as session:
-        query = select(OutboxEntry.id).where(
+        query = select(func.count()).where(
             col(OutboxEntry.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING])
         )
         if platform:
             query = query.where(OutboxEntry.platform == platform)
-        return len(session.exec(query).all())
+        return session.exec(query).one()
