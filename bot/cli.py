@@ -10,6 +10,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from sqlalchemy import Engine as DatabaseEngine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from bot import __version__
@@ -56,18 +57,31 @@ def settings() -> Settings:
 
 def database(config: Settings, *, upgrade: bool = True) -> DatabaseEngine:
     """The database, migrated to the current schema and holding the default sectors."""
+    engine, _ = _open_database(config, upgrade)
+    return engine
+
+
+def _open_database(config: Settings, upgrade: bool) -> tuple[DatabaseEngine, list[str]]:
     try:
         engine = open_engine(config.database_url)
     except DatabaseURLError as exc:
         fail(f"POLDER_DATABASE_URL: {exc}")
-    if upgrade:
+    if not upgrade:
+        return engine, []
+    try:
+        applied = migrate.upgrade(engine)
+    except Exception as exc:  # the driver's own error text says what the server said
+        fail(f"cannot open the database {engine.url.render_as_string()}: {exc}")
+    for attempt in range(3):
+        # Two processes starting at once may both create a default sector: one wins.
         try:
-            migrate.upgrade(engine)
-        except Exception as exc:  # the driver's own error text says what the server said
-            fail(f"cannot open the database {engine.url.render_as_string()}: {exc}")
-        with transaction(engine) as session:
-            ensure_sectors(session, config.default_sectors)
-    return engine
+            with transaction(engine) as session:
+                ensure_sectors(session, config.default_sectors)
+            break
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    return engine, applied
 
 
 def version_callback(value: bool) -> None:
@@ -256,15 +270,12 @@ def roles_list() -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Migrate the database to the current schema (also done at every start)."""
-    config = settings()
-    db = database(config, upgrade=False)
-    before = migrate.current_revision(db)
-    database(config)
-    after = migrate.current_revision(db)
-    if before == after:
-        typer.echo(f"database is up to date (revision {after})")
+    engine, applied = _open_database(settings(), upgrade=True)
+    revision = migrate.current_revision(engine)
+    if applied:
+        typer.echo(f"database upgraded to {revision} (applied {', '.join(applied)})")
     else:
-        typer.echo(f"database upgraded from {before or 'empty'} to {after}")
+        typer.echo(f"database is up to date (revision {revision})")
 
 
 @db_app.command("current")

@@ -44,20 +44,22 @@ def migrating_connection(engine: Engine) -> Iterator[Connection]:
             raw.execute("PRAGMA foreign_keys=ON")
 
 
-def _run(engine: Engine, action: str, revision: str) -> None:
+def _run(engine: Engine, action: str, revision: str) -> list[str]:
+    """Run an Alembic command; returns the revisions it applied (none when up to date)."""
     config = alembic_config()
     with migrating_connection(engine) as conn:
         config.attributes["connection"] = conn
         getattr(command, action)(config, revision)
         conn.commit()
+    return config.attributes.get("applied", [])
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    _run(engine, "upgrade", revision)
+def upgrade(engine: Engine, revision: str = "head") -> list[str]:
+    return _run(engine, "upgrade", revision)
 
 
-def downgrade(engine: Engine, revision: str) -> None:
-    _run(engine, "downgrade", revision)
+def downgrade(engine: Engine, revision: str) -> list[str]:
+    return _run(engine, "downgrade", revision)
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -18,8 +18,10 @@ target_metadata = SQLModel.metadata
 
 
 def run_on(connection: Connection) -> None:
+    applied: list[str] = context.config.attributes.setdefault("applied", [])
     context.configure(
         connection=connection,
+        on_version_apply=lambda *, step, **_: applied.append(step.up_revision_id),
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
