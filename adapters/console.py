@@ -40,7 +40,11 @@ class ConsoleChannel:
         self.engine = engine
         self.database = database
         self.name = name
-        self.room = room.strip().lstrip("#") if room else None
+        if room is not None:
+            room = room.strip().lstrip("#").strip()
+            if not room:
+                raise ValueError("a room needs a name (--room NAME)")
+        self.room = room
         self.out = out
         self._print_lock = threading.Lock()
 

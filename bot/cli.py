@@ -194,7 +194,9 @@ def _role_target(
         member = find_member(session, member_ref)
     except MemberNotFound as exc:
         platform, sep, user_id = member_ref.partition(":")
-        if not (create and sep and platform and user_id):
+        if not create:
+            fail(str(exc))
+        if not (sep and platform and user_id):
             fail(
                 f"{exc}. A member exists once they have written to the bot; or name a platform "
                 "account, e.g. telegram:123456789 or console:alice, to grant ahead of time."

@@ -36,10 +36,10 @@ def find_sector(session: Session, slug: str) -> Sector | None:
 
 
 def add_sector(session: Session, slug: str, name: str = "", objective: str = "") -> Sector:
-    slug = slug.strip().lower()
+    typed, slug = slug, slug.strip().lower()
     if not SLUG.match(slug):
         raise SectorError(
-            f"{slug!r} is not a sector slug: use lowercase letters, digits and hyphens, "
+            f"{typed!r} is not a sector slug: use lowercase letters, digits and hyphens, "
             "at most 40 characters (e.g. circular-economy)"
         )
     if find_sector(session, slug):
