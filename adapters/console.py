@@ -16,7 +16,7 @@ from typing import TextIO
 from sqlalchemy import Engine as DatabaseEngine
 
 from adapters.delivery import deliver_due
-from bot.actions import Action, Notify, Reply
+from bot.actions import Action, Ask, Notify, Reply
 from bot.engine import Engine
 from bot.events import CommandIssued, Event, MessagePosted, parse_command
 
@@ -74,10 +74,16 @@ class ConsoleChannel:
     def send(self, action: Action) -> str | None:
         """Render one action as `bot> ` lines on this terminal."""
         if isinstance(action, (Reply, Notify)):
-            with self._print_lock:
-                for line in action.text.splitlines() or [""]:
-                    self.out.write(PREFIX + line + "\n")
-                self.out.flush()
+            lines = action.text.splitlines() or [""]
+        elif isinstance(action, Ask):
+            lines = action.text.splitlines()
+            lines += [f"  {n}. {label}" for n, (_value, label) in enumerate(action.choices, 1)]
+            lines += [action.hint] if action.hint else []
+        else:
+            return None
+        with self._print_lock:
+            self.out.writelines(PREFIX + line + "\n" for line in lines)
+            self.out.flush()
         return None
 
     def deliver(self) -> int:

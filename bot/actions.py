@@ -60,3 +60,13 @@ class Notify(Action):
     """A private message to a member; `chat_id` is the member's platform user id."""
 
     text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ask(Action):
+    """A question awaiting the member's answer: `choices` are [value, label] pairs (buttons
+    where the platform has them), `hint` says how to answer where it has not."""
+
+    text: str
+    choices: list[list[str]]
+    hint: str = ""

@@ -22,6 +22,7 @@ SETTINGS_HELP: dict[str, str] = {
     "timezone": "an IANA time zone name such as Europe/Amsterdam or Europe/Helsinki",
     "default_sectors": "comma-separated sector slugs (lowercase letters, digits, hyphens)",
     "log_level": "one of DEBUG, INFO, WARNING, ERROR",
+    "languages": "comma-separated language codes the bot answers in, from: {available}",
 }
 
 
@@ -40,6 +41,9 @@ class Settings(BaseSettings):
         default_factory=lambda: ["mobility", "energy", "circular-economy"]
     )
     log_level: str = "INFO"
+    languages: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["en", "nl", "fi", "sv"]
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -59,6 +63,21 @@ class Settings(BaseSettings):
             bad = [s for s in value if not SLUG.match(str(s))]
             if bad:
                 raise ValueError(f"not a sector slug: {', '.join(map(str, bad))}")
+        return value
+
+    @field_validator("languages", mode="before")
+    @classmethod
+    def _known_languages(cls, value: object) -> object:
+        from bot.i18n import available_languages
+
+        if isinstance(value, str):
+            value = [part.strip().lower() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            missing = [code for code in value if code not in available_languages()]
+            if missing:
+                raise ValueError(f"no catalog for {', '.join(map(str, missing))}")
+            if not value:
+                raise ValueError("no language given")
         return value
 
     @field_validator("log_level")
@@ -82,7 +101,11 @@ def load_settings(**overrides: object) -> Settings:
         lines = []
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else "?"
-            wanted = SETTINGS_HELP.get(field, "a valid value")
+            from bot.i18n import available_languages
+
+            wanted = SETTINGS_HELP.get(field, "a valid value").format(
+                available=", ".join(available_languages())
+            )
             reason = error["msg"].removeprefix("Value error, ")
             lines.append(f"POLDER_{field.upper()}: {reason}; it should hold {wanted}")
         raise SettingsError("\n".join(lines)) from None

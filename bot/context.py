@@ -12,7 +12,8 @@ from bot.actions import Action, Notify, Reply
 from bot.config import Settings
 from bot.events import Event
 from bot.i18n import translator
-from storage.models import Channel, Identity, Member
+from bot.language import reply_language
+from storage.models import Channel, ConversationState, Identity, Member, RoleName, Sector
 
 
 @dataclass
@@ -24,10 +25,16 @@ class Context:
     channel: Channel | None
     args: list[str] = field(default_factory=list)
     commands: Sequence[Command] = ()
+    # The sector a curator's command acts on, resolved (and checked) by the engine.
+    sector: Sector | None = None
+    # The member's conversation in progress (a form, onboarding), if any.
+    conversation: ConversationState | None = None
+    flows: dict[str, AnswerHandler] = field(default_factory=dict)
 
     @property
     def language(self) -> str:
-        return self.member.language or self.event.language_hint or "en"
+        """The language the bot answers this member in."""
+        return reply_language(self.member, self.settings.languages)
 
     def _(self, message: str) -> str:
         """`message` in the member's language."""
@@ -53,19 +60,30 @@ Handler = Callable[[Context], list[Action]]
 
 @dataclass(frozen=True)
 class Command:
-    """A chat command: `usage` and `summary` are English msgids, shown by /help."""
+    """A chat command. `usage` and `summary` are English msgids, shown by /help.
+
+    `needs` is the role the engine checks before the handler runs: admin, staff (or admin),
+    or curator (of the sector named by the first argument, or admin).
+    """
 
     name: str
     handler: Handler
     usage: str
     summary: str
+    needs: RoleName | None = None
+
+
+AnswerHandler = Callable[[Context, str | None], list[Action]]
 
 
 @dataclass(frozen=True)
 class Feature:
-    """A module of the engine: the commands it answers and, optionally, what it does with
-    plain messages (after the engine has stored them)."""
+    """A module of the engine: the commands it answers, what it does with plain messages
+    (after the engine stored them), the conversations it leads (flow name -> handler of the
+    member's next answer, None for /skip), and what it adds after any event."""
 
     name: str
     commands: Sequence[Command] = ()
     on_message: Handler | None = None
+    flows: dict[str, AnswerHandler] = field(default_factory=dict)
+    after_event: Handler | None = None

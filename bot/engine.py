@@ -15,19 +15,26 @@ from sqlalchemy import Engine as DatabaseEngine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
+from bot import access, admin, conversation, language, members, profile, sectors
 from bot import help as help_feature
-from bot import members, sectors
 from bot.actions import Action, Reply
 from bot.config import Settings
-from bot.context import Command, Context, Feature
+from bot.context import AnswerHandler, Command, Context, Feature
 from bot.events import ArgumentError, CommandIssued, Event, MessagePosted
-from bot.language import detect
 from storage.database import transaction
-from storage.models import Channel, HandledEvent, Message, OutboxEntry
+from storage.handled import record_handled
+from storage.models import Channel, ConversationState, Message, OutboxEntry
 
 log = logging.getLogger(__name__)
 
-DEFAULT_FEATURES: tuple[Feature, ...] = (help_feature.FEATURE, members.FEATURE, sectors.FEATURE)
+DEFAULT_FEATURES: tuple[Feature, ...] = (
+    help_feature.FEATURE,
+    members.FEATURE,
+    profile.FEATURE,
+    sectors.FEATURE,
+    admin.FEATURE,
+    conversation.FEATURE,
+)
 RETRIES = 3  # a transaction that lost a race (e.g. two first contacts of one member) is rerun
 
 
@@ -42,17 +49,25 @@ class Engine:
         self.settings = settings
         self.features = tuple(features)
         self.commands: dict[str, Command] = {}
+        self.flows: dict[str, AnswerHandler] = {}
         for feature in self.features:
             for command in feature.commands:
                 if command.name in self.commands:
                     raise ValueError(f"two features answer /{command.name}")
                 self.commands[command.name] = command
+            for flow, handler in feature.flows.items():
+                if flow in self.flows:
+                    raise ValueError(f"two features lead the conversation {flow!r}")
+                self.flows[flow] = handler
 
     def handle(self, event: Event) -> list[Action]:
         """Handle one event exactly once; returns the actions it led to ([] for a repeat)."""
+        # Detection is CPU work that needs only the text: done before the transaction, so
+        # SQLite's write lock is not held through it.
+        detection = language.detect(event.text) if isinstance(event, MessagePosted) else None
         for attempt in range(1, RETRIES + 1):
             try:
-                return self._handle_once(event)
+                return self._handle_once(event, detection)
             except _AlreadyHandled:
                 return []
             except (IntegrityError, OperationalError) as exc:
@@ -64,19 +79,28 @@ class Engine:
                 return self._apologise(event)
         raise AssertionError("unreachable")
 
-    def _handle_once(self, event: Event) -> list[Action]:
+    def _handle_once(self, event: Event, detection: language.Detection | None) -> list[Action]:
         with transaction(self.database) as session:
-            session.add(HandledEvent(key=event.key, kind=event.kind, handled_at=event.at))
-            try:
-                session.flush()
-            except IntegrityError:
-                raise _AlreadyHandled from None
+            if not record_handled(session, event.key, event.kind, event.at):
+                raise _AlreadyHandled
             member = members.member_for(session, event.platform, event.user_id, event.user_name)
-            channel = self._channel(session, event)
+            language.apply_hint(member, event.language_hint)
             ctx = Context(
-                session, self.settings, event, member, channel, commands=self.commands_list
+                session,
+                self.settings,
+                event,
+                member,
+                self._channel(session, event),
+                commands=self.commands_list,
+                conversation=session.get(ConversationState, member.id),
+                flows=self.flows,
             )
+            if isinstance(event, MessagePosted):
+                self._take_in(ctx, event, detection)
             actions = self._route(ctx)
+            for feature in self.features:
+                if feature.after_event is not None:
+                    actions += feature.after_event(ctx)
             self._to_outbox(session, event, actions)
             return actions
 
@@ -95,10 +119,11 @@ class Engine:
                 ctx.args = event.arguments()
             except ArgumentError as exc:
                 return [ctx.reply(ctx._("I could not read that: {reason}.").format(reason=exc))]
-            return command.handler(ctx)
+            return access.refusal(ctx, command) or command.handler(ctx)
         if isinstance(event, MessagePosted):
-            if ctx.channel is not None:
-                self._store_message(ctx, event)
+            state = ctx.conversation
+            if event.private and conversation.is_here(ctx) and state.flow in self.flows:
+                return self.flows[state.flow](ctx, event.text)
             actions: list[Action] = []
             for feature in self.features:
                 if feature.on_message is not None:
@@ -122,9 +147,12 @@ class Engine:
         return max(rows, key=lambda c: c.thread_id != "", default=None)
 
     @staticmethod
-    def _store_message(ctx: Context, event: MessagePosted) -> None:
-        detection = detect(event.text)
-        assert ctx.channel is not None
+    def _take_in(ctx: Context, event: MessagePosted, detection: language.Detection | None) -> None:
+        """Learn the member's language from the message; keep it if the channel is linked."""
+        if language.learn_from_message(ctx.member, event.text, detection):
+            ctx.session.add(ctx.member)
+        if ctx.channel is None:
+            return
         ctx.session.add(
             Message(
                 platform=event.platform,
@@ -133,7 +161,7 @@ class Engine:
                 member_id=ctx.member.id,
                 thread_ref=event.thread_ref,
                 text=event.text,
-                language=detection.language if detection else None,
+                language=language.message_language(ctx.member, event.text, detection),
                 created_at=event.at,
                 platform_message_id=event.platform_message_id,
             )
@@ -164,12 +192,10 @@ class Engine:
             thread_ref=event.thread_ref,
             text="Sorry, something went wrong on our side. The team can see what happened.",
         )
-        try:
-            with transaction(self.database) as session:
-                session.add(HandledEvent(key=event.key, kind=f"failed:{event.kind}"))
-                self._to_outbox(session, event, [reply])
-        except IntegrityError:
-            return []
+        with transaction(self.database) as session:
+            if not record_handled(session, event.key, f"failed:{event.kind}", event.at):
+                return []
+            self._to_outbox(session, event, [reply])
         return [reply]
 
 

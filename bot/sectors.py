@@ -10,8 +10,7 @@ from bot.actions import Action
 from bot.config import SLUG
 from bot.context import Command, Context, Feature
 from bot.i18n import N_
-from bot.roles import may_curate
-from storage.models import Channel, ChannelKind, Membership, Sector
+from storage.models import Channel, ChannelKind, Membership, RoleName, Sector
 
 DEFAULT_OBJECTIVES = {
     "mobility": "Cleaner, safer and shared ways to move through the region: test new mobility "
@@ -61,7 +60,7 @@ def ensure_sectors(session: Session, slugs: list[str]) -> list[Sector]:
     return created
 
 
-def _unknown_sector(ctx: Context, slug: str) -> list[Action]:
+def unknown_sector(ctx: Context, slug: str) -> list[Action]:
     known = ", ".join(s.slug for s in all_sectors(ctx.session))
     return [
         ctx.reply(
@@ -75,7 +74,7 @@ def _sector_argument(ctx: Context, usage: str) -> Sector | list[Action]:
     if len(ctx.args) != 1:
         return [ctx.reply(ctx._("Usage: {usage}").format(usage=usage))]
     sector = find_sector(ctx.session, ctx.args[0])
-    return sector if sector is not None else _unknown_sector(ctx, ctx.args[0])
+    return sector if sector is not None else unknown_sector(ctx, ctx.args[0])
 
 
 def list_sectors(ctx: Context) -> list[Action]:
@@ -131,19 +130,9 @@ def leave(ctx: Context) -> list[Action]:
 
 
 def link(ctx: Context) -> list[Action]:
-    found = _sector_argument(ctx, "/link <sector>")
-    if not isinstance(found, Sector):
-        return found
-    _, event = ctx._, ctx.event
-    if not may_curate(ctx.session, ctx.member, found):
-        return [
-            ctx.reply(
-                _(
-                    "Only a curator of {slug} can link a channel to it, and you are not one. "
-                    "Ask an administrator if you should be."
-                ).format(slug=found.slug)
-            )
-        ]
+    """Link the chat (or forum topic) to the sector; the engine has checked the curator."""
+    _, event, sector = ctx._, ctx.event, ctx.sector
+    assert sector is not None
     if event.private:
         return [
             ctx.reply(
@@ -158,21 +147,16 @@ def link(ctx: Context) -> list[Action]:
             Channel.thread_id == thread_id,
         )
     ).first()
-    if channel is not None and channel.sector_id == found.id:
-        return [ctx.reply(_("This channel is already linked to {slug}.").format(slug=found.slug))]
+    if channel is not None and channel.sector_id == sector.id:
+        return [ctx.reply(_("This channel is already linked to {slug}.").format(slug=sector.slug))]
     if channel is None:
         channel = Channel(platform=event.platform, chat_id=event.chat_id, thread_id=thread_id)
-    channel.sector_id = found.id  # type: ignore[assignment]
+    channel.sector_id = sector.id  # type: ignore[assignment]
     channel.kind = ChannelKind.SECTOR
     channel.linked_by = ctx.member.id
     ctx.session.add(channel)
-    return [
-        ctx.reply(
-            _("This channel is now linked to {slug}: what is said here is heard as {slug}.").format(
-                slug=found.slug
-            )
-        )
-    ]
+    text = _("This channel is now linked to {slug}: what is said here is heard as {slug}.")
+    return [ctx.reply(text.format(slug=sector.slug))]
 
 
 def linked_channels(session: Session, sector: Sector) -> list[Channel]:
@@ -193,7 +177,8 @@ FEATURE = Feature(
             "link",
             link,
             N_("/link <sector>"),
-            N_("link this channel to a sector (curators of that sector)"),
+            N_("link this channel to a sector"),
+            needs=RoleName.CURATOR,
         ),
     ],
 )

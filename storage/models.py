@@ -50,6 +50,14 @@ class ActorType(enum.StrEnum):
     PUBLIC_SECTOR = "public_sector"
 
 
+class LanguageSource(enum.StrEnum):
+    """Where a member's language came from; earlier ones outrank later ones."""
+
+    SET = "set"  # the member chose it with /lang
+    HINT = "hint"  # the platform's language setting
+    DETECTED = "detected"  # detected from their messages
+
+
 class RoleName(enum.StrEnum):
     ADMIN = "admin"
     STAFF = "staff"
@@ -84,11 +92,16 @@ class Member(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     display_name: str = Field(max_length=200)
     language: str | None = Field(default=None, max_length=8)
+    language_source: LanguageSource | None = Field(default=None, sa_type=str_enum(LanguageSource))
+    # The last few confident detections, newest last ("nl,nl,de"): a change needs agreement.
+    recent_languages: str = Field(default="", max_length=40)
     actor_type: ActorType | None = Field(default=None, sa_type=str_enum(ActorType))
     organisation: str | None = Field(default=None, max_length=200)
     consent_contact: bool = False
     consent_named: bool = False
     consent_export: bool = False
+    # When the first-contact questions were answered or skipped; None: not offered yet.
+    onboarded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -109,3 +109,16 @@ class Chat:
 
 def reply_text(actions: list) -> str:
     return "\n".join(getattr(a, "text", "") for a in actions)
+
+
+def onboarded(database: DatabaseEngine, *users: str, platform: str = "test") -> None:
+    """Members who already answered (or skipped) the first-contact questions, so a test of
+    something else sees only the replies it is about."""
+    from bot.members import member_for
+    from storage.types import utcnow
+
+    with transaction(database) as session:
+        for user in users:
+            member = member_for(session, platform, user, user.capitalize())
+            member.onboarded_at = utcnow()
+            session.add(member)

@@ -19,6 +19,7 @@ from bot.events import CommandIssued, MessagePosted
 from bot.sectors import DEFAULT_OBJECTIVES
 from storage.database import open_engine, transaction
 from storage.models import Channel, Identity, Message, OutboxEntry, OutboxStatus, Sector
+from tests.conftest import onboarded
 
 POLDER = Path(sys.executable).with_name("polder")
 PREFIX = "bot> "
@@ -132,7 +133,8 @@ def test_linking_a_room_is_refused_to_a_member_who_is_not_a_curator(
 ) -> None:
     out = chat(polder, "mallory", "/link mobility", room="x")
     assert any(
-        line.startswith("bot> Only a curator of mobility can link a channel to it") for line in out
+        line.startswith("bot> Only a curator of mobility or an administrator may use /link")
+        for line in out
     ), out
     with session_on(database_url) as session:
         assert session.exec(select(Channel)).all() == []
@@ -205,6 +207,7 @@ def test_a_blank_room_is_refused_rather_than_made_of_the_private_chat(
 
 
 def test_deliver_prints_this_chats_reply_once_and_marks_it_delivered(engine, database) -> None:
+    onboarded(database, "anna", "bert", platform="console")
     out = io.StringIO()
     anna = ConsoleChannel(engine, database, "anna", out=out)
     bert = ConsoleChannel(engine, database, "bert", out=io.StringIO())

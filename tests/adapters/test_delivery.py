@@ -10,10 +10,11 @@ from adapters.delivery import DeliveryError, deliver_due
 from bot.actions import Action, Reply
 from storage.database import transaction
 from storage.models import OutboxEntry, OutboxStatus
-from tests.conftest import Chat
+from tests.conftest import Chat, onboarded
 
 
 def test_replies_are_rendered_once_and_their_message_ids_recorded(engine, database) -> None:
+    onboarded(database, "anna", "bert")
     engine.handle(Chat("anna").command("/join mobility"))
     engine.handle(Chat("bert").command("/join energy"))
     sent: list[Action] = []
@@ -32,6 +33,7 @@ def test_replies_are_rendered_once_and_their_message_ids_recorded(engine, databa
 
 
 def test_a_platform_refusal_is_kept_for_a_retry_not_lost(engine, database) -> None:
+    onboarded(database, "anna")
     engine.handle(Chat("anna").command("/sectors"))
 
     def flooded(action: Action) -> str:
@@ -45,6 +47,7 @@ def test_a_platform_refusal_is_kept_for_a_retry_not_lost(engine, database) -> No
 
 
 def test_a_chat_that_is_gone_is_given_up(engine, database) -> None:
+    onboarded(database, "anna")
     engine.handle(Chat("anna").command("/sectors"))
 
     def gone(action: Action) -> str:

@@ -1,0 +1,504 @@
+"""How fast the engine takes in events, on SQLite and on PostgreSQL.
+
+Every platform update goes through `Engine.handle` in one transaction, so its cost bounds how
+many members one worker can serve. This prints what a stored message, a command and a repeated
+delivery cost, next to the floor of one bare transaction on the same database (as ratios: the
+machine is shared and noisy), and how much of a message is language detection.
+
+Input is real: Polis statements (../shared/data/polis/*/comments.csv, English and German),
+posted by their authors in a channel linked to the mobility sector.
+
+Run from the project root (never part of the tests' pass/fail):
+
+    .venv/bin/python -m bench.engine [--events 200] [--rounds 5] [--threads 2 4]
+    .venv/bin/python bench/engine.py --postgres postgresql+psycopg://user@host:5432/dbname
+
+PostgreSQL is also used when POLDER_BENCH_DATABASE_URL is set; the run makes a fresh schema
+in that database and drops it afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import csv
+import itertools
+import logging
+import os
+import platform
+import pstats
+import random
+import shlex
+import sqlite3
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TypeVar
+
+import sqlalchemy
+from sqlalchemy import Engine as DatabaseEngine
+from sqlalchemy import func, text
+from sqlalchemy.engine import make_url
+from sqlmodel import col, select
+
+from bot.actions import Action
+from bot.config import Settings
+from bot.engine import Engine
+from bot.events import CommandIssued, Event, MessagePosted
+from bot.language import detect
+from bot.members import member_for
+from bot.roles import grant
+from bot.sectors import ensure_sectors, find_sector
+from storage import migrate
+from storage.database import open_engine, transaction
+from storage.models import HandledEvent, Message, RoleName
+
+PROJECT = Path(__file__).resolve().parents[1]
+POLIS = PROJECT.parent / "shared" / "data" / "polis"
+ENV_URL = "POLDER_BENCH_DATABASE_URL"
+PLATFORM = "bench"
+ROOM = "bench-room"
+CURATOR = "bench-curator"
+SECTOR = "mobility"
+WARM_UP_EVENTS = 20  # loads langdetect's profiles, fills pools and statement caches
+
+T = TypeVar("T")
+
+
+class BenchError(RuntimeError):
+    """The engine did not do what the benchmark expects, so its figures would mislead."""
+
+
+@dataclass(frozen=True)
+class Statement:
+    author: str  # platform user id, unique across conversations
+    text: str
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One batch of calls: the wall time of the whole batch and each call's latency."""
+
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.latencies)
+
+    @property
+    def p95(self) -> float:
+        if len(self.latencies) < 2:
+            return self.latencies[0]
+        return statistics.quantiles(self.latencies, n=20, method="inclusive")[18]
+
+    @property
+    def slowest(self) -> float:
+        return max(self.latencies)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A case over all rounds: the median of each round's figures."""
+
+    rate: float
+    median: float
+    p95: float
+    slowest: float
+
+
+@dataclass
+class Run:
+    """One backend's database, engine and input, shared by all rounds."""
+
+    database: DatabaseEngine
+    engine: Engine
+    statements: Iterator[Statement]
+    workers: list[Engine]
+    posted: int = 0
+
+
+# --- input -----------------------------------------------------------------------------
+
+
+def load_statements(root: Path, seed: int) -> list[Statement]:
+    """All Polis statements, shuffled so English and German conversations mix."""
+    statements = []
+    for path in sorted(root.glob("*/comments.csv")):
+        with path.open(encoding="utf-8", newline="") as file:
+            for row in csv.DictReader(file):
+                body = row["comment-body"].strip()
+                if body:
+                    statements.append(Statement(f"{path.parent.name}:{row['author-id']}", body))
+    if not statements:
+        raise SystemExit(f"no Polis statements under {root}")
+    random.Random(seed).shuffle(statements)
+    return statements
+
+
+def take(statements: Iterator[Statement], count: int) -> list[Statement]:
+    return list(itertools.islice(statements, count))
+
+
+_serial = itertools.count(1)
+
+
+def new_key() -> str:
+    return f"{PLATFORM}:{next(_serial)}:{uuid.uuid4().hex[:8]}"
+
+
+def message_event(statement: Statement) -> MessagePosted:
+    return MessagePosted(
+        key=new_key(),
+        platform=PLATFORM,
+        user_id=statement.author,
+        user_name=statement.author,
+        chat_id=ROOM,
+        text=statement.text,
+    )
+
+
+def command_event(user_id: str, line: str) -> CommandIssued:
+    name, _, rest = line.lstrip("/").partition(" ")
+    return CommandIssued(
+        key=new_key(),
+        platform=PLATFORM,
+        user_id=user_id,
+        user_name=user_id,
+        chat_id=ROOM,
+        command=name,
+        argument_text=rest,
+    )
+
+
+# --- databases -------------------------------------------------------------------------
+
+
+@contextmanager
+def sqlite_url() -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="polder-bench-") as folder:
+        yield f"sqlite:///{Path(folder) / 'polder.db'}"
+
+
+@contextmanager
+def postgres_url(base: str) -> Iterator[str]:
+    """A URL to a fresh schema in `base`'s database, dropped on the way out."""
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = open_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def server_version(database: DatabaseEngine) -> str:
+    if database.dialect.name == "sqlite":
+        return f"SQLite {sqlite3.sqlite_version}, file in a temp dir"
+    with database.connect() as conn:
+        return f"PostgreSQL {conn.execute(text('SHOW server_version')).scalar_one()}"
+
+
+def prepare(url: str) -> tuple[DatabaseEngine, Engine]:
+    """A migrated database whose bench room is linked to mobility, as a curator would do it."""
+    database = open_engine(url)
+    migrate.upgrade(database)
+    settings = Settings(database_url=url, _env_file=None)  # type: ignore[call-arg]
+    with transaction(database) as session:
+        ensure_sectors(session, list(dict.fromkeys([*settings.default_sectors, SECTOR])))
+        curator = member_for(session, PLATFORM, CURATOR, CURATOR)
+        grant(session, curator, RoleName.CURATOR, find_sector(session, SECTOR))
+    engine = Engine(database, settings)
+    answer = reply_text(engine.handle(command_event(CURATOR, f"/link {SECTOR}")))
+    if "now linked" not in answer:
+        raise BenchError(f"/link {SECTOR} did not link the room: {answer!r}")
+    return database, engine
+
+
+def reply_text(actions: list[Action]) -> str:
+    return "\n".join(getattr(action, "text", "") for action in actions)
+
+
+# --- timing ----------------------------------------------------------------------------
+
+
+def time_each(call: Callable[[T], object], items: Sequence[T]) -> Sample:
+    latencies = []
+    start = time.perf_counter()
+    for item in items:
+        began = time.perf_counter()
+        call(item)
+        latencies.append(time.perf_counter() - began)
+    return Sample(time.perf_counter() - start, latencies)
+
+
+def time_handle(engine: Engine, events: Sequence[Event], expected_actions: int) -> Sample:
+    """Handle `events` one by one; each must lead to `expected_actions` actions."""
+    counts: list[int] = []
+    sample = time_each(lambda event: counts.append(len(engine.handle(event))), events)
+    check_counts(counts, expected_actions, events[0].kind)
+    return sample
+
+
+def check_counts(counts: list[int], expected: int, kind: str) -> None:
+    wrong = [n for n in counts if n != expected]
+    if wrong:
+        raise BenchError(f"{len(wrong)} {kind} events led to {wrong[0]} actions, not {expected}")
+
+
+def time_threads(workers: Sequence[Engine], events: Sequence[Event]) -> Sample:
+    """All workers at once, each handling its share of `events`; wall time of the slowest."""
+    shares = [events[i :: len(workers)] for i in range(len(workers))]
+    latencies: list[list[float]] = [[] for _ in workers]
+    counts: list[list[int]] = [[] for _ in workers]
+    start_line = threading.Barrier(len(workers) + 1)
+
+    def work(index: int) -> None:
+        start_line.wait()
+        for event in shares[index]:
+            began = time.perf_counter()
+            counts[index].append(len(workers[index].handle(event)))
+            latencies[index].append(time.perf_counter() - began)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(workers))]
+    for thread in threads:
+        thread.start()
+    start_line.wait()
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - start
+    flat = list(itertools.chain.from_iterable(latencies))
+    if len(flat) != len(events):
+        raise BenchError(f"threads handled {len(flat)} of {len(events)} events")
+    check_counts(list(itertools.chain.from_iterable(counts)), 0, events[0].kind)
+    return Sample(seconds, flat)
+
+
+def bare_insert(database: DatabaseEngine) -> Callable[[str], None]:
+    """The floor: one transaction that inserts one handled_events row and commits."""
+
+    def insert(key: str) -> None:
+        with transaction(database) as session:
+            session.add(HandledEvent(key=key, kind="BenchBaseline"))
+
+    return insert
+
+
+# --- rounds ----------------------------------------------------------------------------
+
+
+def run_round(run: Run, events: int, threads: Sequence[int]) -> dict[str, Sample]:
+    """Every case once, interleaved, so a noisy moment hits all cases alike."""
+    batch = take(run.statements, events)
+    posted = [message_event(s) for s in batch]
+    samples = {
+        "baseline": time_each(bare_insert(run.database), [new_key() for _ in range(events)]),
+        "detect": time_each(detect, [s.text for s in batch]),
+        "message": time_handle(run.engine, posted, 0),
+        "command": time_handle(run.engine, [command_event(s.author, "/sectors") for s in batch], 1),
+        "duplicate": time_handle(run.engine, posted, 0),
+    }
+    run.posted += len(posted)
+    for count in threads:
+        concurrent = [message_event(s) for s in take(run.statements, events)]
+        samples[f"threads:{count}"] = time_threads(run.workers[:count], concurrent)
+        run.posted += len(concurrent)
+    return samples
+
+
+def summarise(rounds: list[dict[str, Sample]]) -> dict[str, Summary]:
+    return {
+        case: Summary(
+            rate=statistics.median(r[case].rate for r in rounds),
+            median=statistics.median(r[case].median for r in rounds),
+            p95=statistics.median(r[case].p95 for r in rounds),
+            slowest=statistics.median(r[case].slowest for r in rounds),
+        )
+        for case in rounds[0]
+    }
+
+
+def verify(run: Run) -> str:
+    """The engine stored every message and apologised for nothing (a failure would be fast)."""
+    with transaction(run.database) as session:
+        stored = session.exec(select(func.count()).select_from(Message)).one()
+        authors = session.exec(select(func.count(func.distinct(Message.member_id)))).one()
+        languages = session.exec(
+            select(Message.language, func.count()).group_by(Message.language)
+        ).all()
+        failed = session.exec(
+            select(func.count())
+            .select_from(HandledEvent)
+            .where(col(HandledEvent.kind).startswith("failed:"))
+        ).one()
+    if stored != run.posted or failed:
+        raise BenchError(f"{stored} of {run.posted} messages stored, {failed} failed events")
+    by_count = sorted(languages, key=lambda row: (-row[1], row[0] or ""))
+    mix = ", ".join(f"{language or 'none'} {n}" for language, n in by_count)
+    return (
+        f"checked: {stored} messages stored ({mix}), {authors} of them a member's first "
+        "contact, no failed events"
+    )
+
+
+# --- report ----------------------------------------------------------------------------
+
+LABELS = {
+    "baseline": "baseline: bare insert txn",
+    "detect": "language detect only",
+    "message": "message, linked channel",
+    "command": "command /sectors",
+    "duplicate": "duplicate event key",
+}
+
+
+def label(case: str) -> str:
+    if case.startswith("threads:"):
+        return f"message, {case.split(':')[1]} threads"
+    return LABELS[case]
+
+
+def table(summaries: dict[str, Summary]) -> list[str]:
+    floor = summaries["baseline"].median
+    lines = [
+        f"{'case':<27}{'events/s':>10}{'median ms':>11}{'p95 ms':>9}{'max ms':>9}{'x baseline':>12}"
+    ]
+    for case, s in summaries.items():
+        lines.append(
+            f"{label(case):<27}{s.rate:>10.1f}{s.median * 1e3:>11.2f}{s.p95 * 1e3:>9.2f}"
+            f"{s.slowest * 1e3:>9.2f}{s.median / floor:>12.2f}"
+        )
+    return lines
+
+
+def detection_share(summaries: dict[str, Summary]) -> str:
+    """Detection's part of a stored message, by mean time per event (sums add up, medians don't)."""
+    detect_ms = 1e3 / summaries["detect"].rate
+    message_ms = 1e3 / summaries["message"].rate
+    return (
+        f"language detection: {detect_ms:.2f} of {message_ms:.2f} ms mean per message "
+        f"({detect_ms / message_ms:.0%})"
+    )
+
+
+def masked(arg: str) -> str:
+    if "://" not in arg:
+        return arg
+    try:
+        return make_url(arg).render_as_string(hide_password=True)
+    except Exception:
+        return arg
+
+
+def header(statements: list[Statement]) -> list[str]:
+    authors = len({s.author for s in statements})
+    conversations = len({s.author.split(":")[0] for s in statements})
+    return [
+        f"date:    {datetime.now().astimezone().isoformat(timespec='seconds')}",
+        f"command: {shlex.join(masked(a) for a in sys.orig_argv)}",
+        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}, SQLAlchemy {sqlalchemy.__version__}",
+        f"input:   {len(statements)} Polis statements by {authors} authors "
+        f"from {conversations} conversations, in a channel linked to {SECTOR}",
+    ]
+
+
+# --- main ------------------------------------------------------------------------------
+
+
+def bench_backend(url: str, statements: list[Statement], args: argparse.Namespace) -> None:
+    database, engine = prepare(url)
+    workers = [Engine(open_engine(url), engine.settings) for _ in range(max(args.threads or [0]))]
+    run = Run(database, engine, itertools.cycle(statements), workers)
+    try:
+        run_round(run, WARM_UP_EVENTS, args.threads)
+        rounds = [run_round(run, args.events, args.threads) for _ in range(args.rounds)]
+        summaries = summarise(rounds)
+        print()
+        print(f"{server_version(database)}: {args.rounds} rounds x {args.events} events, medians")
+        print("\n".join(table(summaries)))
+        print("x baseline: median ms / the baseline's median ms; max: slowest call of a round")
+        print(detection_share(summaries))
+        if args.threads:
+            print("threads: each its own Engine and pool; events/s is their sum")
+        print(verify(run))
+        if args.profile:
+            profile_messages(run, args.events)
+    finally:
+        for worker in workers:
+            worker.database.dispose()
+        database.dispose()
+
+
+def profile_messages(run: Run, events: int) -> None:
+    """Where the time of a handled message goes: our functions by cumulative time, then the
+    hottest functions anywhere by own time (cProfile inflates pure-Python code like langdetect)."""
+    posted = [message_event(s) for s in take(run.statements, events)]
+    profiler = cProfile.Profile()
+    profiler.runcall(time_handle, run.engine, posted, 0)
+    run.posted += len(posted)
+    stats = pstats.Stats(profiler, stream=sys.stdout)
+    print(f"\nprofile of {events} messages:")
+    stats.sort_stats("cumulative").print_stats(r"/(bot|storage)/", 12)
+    stats.sort_stats("tottime").print_stats(8)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.engine", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--events", type=int, default=200, help="events per case and round")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds; medians are reported")
+    parser.add_argument(
+        "--threads", type=int, nargs="*", default=[2, 4], help="worker counts (none: no threads)"
+    )
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        default=os.environ.get(ENV_URL),
+        help=f"also PostgreSQL ({ENV_URL})",
+    )
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    parser.add_argument("--profile", action="store_true", help="cProfile one batch of messages")
+    parser.add_argument("--seed", type=int, default=0, help="shuffle of the statements")
+    parser.add_argument("--polis", type=Path, default=POLIS, help="folder of Polis exports")
+    args = parser.parse_args(argv)
+    if args.events < 2 or args.rounds < 1 or any(n < 1 for n in args.threads):
+        parser.error("--events must be at least 2, --rounds and --threads at least 1")
+    if args.no_sqlite and not args.postgres:
+        parser.error(f"--no-sqlite needs --postgres URL or {ENV_URL}")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    statements = load_statements(args.polis, args.seed)
+    print("\n".join(header(statements)))
+    if not args.no_sqlite:
+        with sqlite_url() as url:
+            bench_backend(url, statements, args)
+    if args.postgres:
+        with postgres_url(args.postgres) as url:
+            bench_backend(url, statements, args)
+
+
+if __name__ == "__main__":
+    main()
