@@ -6,21 +6,15 @@ from bot.actions import Action
 from bot.context import Command, Context, Feature
 from bot.i18n import N_
 from bot.members import MemberNotFound, find_member
-from bot.roles import RoleError, grant, revoke
+from bot.roles import ROLE_LABELS, RoleError, grant, revoke
 from bot.sectors import find_sector, unknown_sector
 from storage.models import RoleName
-
-ROLE_LABELS = {
-    RoleName.ADMIN: N_("admin"),
-    RoleName.STAFF: N_("staff"),
-    RoleName.CURATOR: N_("curator"),
-}
 
 
 def _change(ctx: Context, usage: str, giving: bool) -> list[Action]:
     _ = ctx._
     if len(ctx.args) not in (2, 3):
-        return [ctx.reply(_("Usage: {usage}").format(usage=usage))]
+        return [ctx.reply(_("Usage: {usage}").format(usage=_(usage)))]
     ref, role_word = ctx.args[0].lstrip("@"), ctx.args[1].lower()
     try:
         role = RoleName(role_word)
@@ -45,12 +39,13 @@ def _change(ctx: Context, usage: str, giving: bool) -> list[Action]:
         )
     except RoleError:
         if role is RoleName.CURATOR:
-            return [ctx.reply(_("A curator curates one sector: name it."))]
-        return [ctx.reply(_("{role} is a city-wide role: it takes no sector.").format(role=role))]
+            return [ctx.reply(_("A curator looks after one sector: say which one."))]
+        text = _("{role} is a city-wide role: it takes no sector.")
+        return [ctx.reply(text.format(role=_(ROLE_LABELS[role])))]
     label = _(ROLE_LABELS[role]) + (f" ({sector.slug})" if sector else "")
     name = f"{member.display_name} (#{member.id})"
     if giving:
-        text = _("{name} is now {role}.") if changed else _("{name} already was {role}.")
+        text = _("{name} is now {role}.") if changed else _("{name} was already {role}.")
     else:
         text = _("{name} is no longer {role}.") if changed else _("{name} was not {role}.")
     return [ctx.reply(text.format(name=name, role=label))]

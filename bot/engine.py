@@ -21,6 +21,7 @@ from bot.actions import Action, Reply
 from bot.config import Settings
 from bot.context import AnswerHandler, Command, Context, Feature
 from bot.events import ArgumentError, CommandIssued, Event, MessagePosted
+from bot.i18n import N_, translator
 from storage.database import transaction
 from storage.handled import record_handled
 from storage.models import Channel, ConversationState, Message, OutboxEntry
@@ -35,6 +36,7 @@ DEFAULT_FEATURES: tuple[Feature, ...] = (
     admin.FEATURE,
     conversation.FEATURE,
 )
+APOLOGY = N_("Sorry, something went wrong on our side. The team can see what happened.")
 RETRIES = 3  # a transaction that lost a race (e.g. two first contacts of one member) is rerun
 
 
@@ -113,12 +115,13 @@ class Engine:
         if isinstance(event, CommandIssued):
             command = self.commands.get(event.command)
             if command is None:
-                text = ctx._("I do not know /{name}. /help lists what I can do.")
+                text = ctx._("There is no command /{name}. /help lists what I can do.")
                 return [ctx.reply(text.format(name=event.command))]
             try:
                 ctx.args = event.arguments()
-            except ArgumentError as exc:
-                return [ctx.reply(ctx._("I could not read that: {reason}.").format(reason=exc))]
+            except ArgumentError:
+                text = ctx._("I could not read that: a quotation mark is not closed.")
+                return [ctx.reply(text)]
             return access.refusal(ctx, command) or command.handler(ctx)
         if isinstance(event, MessagePosted):
             state = ctx.conversation
@@ -190,7 +193,7 @@ class Engine:
             platform=event.platform,
             chat_id=event.chat_id,
             thread_ref=event.thread_ref,
-            text="Sorry, something went wrong on our side. The team can see what happened.",
+            text=translator(language.normalise(event.language_hint))(APOLOGY),
         )
         with transaction(self.database) as session:
             if not record_handled(session, event.key, f"failed:{event.kind}", event.at):

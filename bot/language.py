@@ -93,6 +93,26 @@ def learn_from_message(member: Member, text: str, detection: Detection | None) -
     return False
 
 
+# Each language by its own name, as its speakers would look for it in a list.
+LANGUAGE_NAMES = {
+    "en": "English",
+    "nl": "Nederlands",
+    "fi": "suomi",
+    "sv": "svenska",
+    "de": "Deutsch",
+    "fr": "français",
+    "da": "dansk",
+    "no": "norsk",
+    "et": "eesti",
+}
+
+
+def language_name(code: str) -> str:
+    """'Nederlands (nl)' for 'nl'; the bare code for a language without a listed name."""
+    name = LANGUAGE_NAMES.get(code)
+    return f"{name} ({code})" if name else code
+
+
 def reply_language(member: Member, supported: list[str]) -> str:
     """The member's language when the bot speaks it, else English."""
     return member.language if member.language in supported else "en"

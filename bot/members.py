@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot.actions import Action
 from bot.context import Command, Context, Feature
 from bot.i18n import N_
-from bot.roles import roles_of
+from bot.language import language_name
+from bot.profile import ACTOR_LABELS
+from bot.roles import ROLE_LABELS, roles_of
 from storage.models import Identity, Member, Membership, Sector
 
 
@@ -36,7 +39,8 @@ def member_for(session: Session, platform: str, user_id: str, name: str) -> Memb
 
 
 def find_member(session: Session, ref: str) -> Member:
-    """A member by `#id`, `platform:user-id`, or a display name that only one member has."""
+    """A member by `#id`, `platform:user-id`, or a display name that only one member has
+    (exactly as written, else in any case)."""
     ref = ref.strip()
     if ref.startswith("#") and ref[1:].isdigit():
         member = session.get(Member, int(ref[1:]))
@@ -52,7 +56,9 @@ def find_member(session: Session, ref: str) -> Member:
         ).first()
         if member is not None:
             return member
-    matches = session.exec(select(Member).where(Member.display_name == ref)).all()
+    matches = session.exec(select(Member).where(Member.display_name == ref)).all() or (
+        session.exec(select(Member).where(func.lower(Member.display_name) == ref.lower())).all()
+    )
     if len(matches) == 1:
         return matches[0]
     if not matches:
@@ -87,15 +93,15 @@ def whoami(ctx: Context) -> list[Action]:
         f"{i.platform}:{i.platform_user_id}" for i in identities_of(session, member)
     )
     roles = [
-        f"{role.value} ({sector.slug})" if sector else role.value
+        _(ROLE_LABELS[role]) + (f" ({sector.slug})" if sector else "")
         for role, sector in roles_of(session, member)
     ]
     sectors = [s.slug for s in sectors_of(session, member)]
     lines = [
         _("You are {name} (member #{id}).").format(name=member.display_name, id=member.id),
-        _("Language: {language}").format(language=ctx.language),
+        _("Language: {language}").format(language=language_name(ctx.language)),
         _("Actor type: {actor}").format(
-            actor=member.actor_type.value if member.actor_type else unset
+            actor=_(ACTOR_LABELS[member.actor_type]) if member.actor_type else unset
         ),
         _("Organisation: {organisation}").format(organisation=member.organisation or unset),
         _("Accounts: {accounts}").format(accounts=accounts),
@@ -107,5 +113,5 @@ def whoami(ctx: Context) -> list[Action]:
 
 FEATURE = Feature(
     name="members",
-    commands=[Command("whoami", whoami, N_("/whoami"), N_("who you are to Polder"))],
+    commands=[Command("whoami", whoami, N_("/whoami"), N_("what Polder knows about you"))],
 )

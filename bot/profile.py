@@ -10,7 +10,7 @@ from bot import conversation
 from bot.actions import Action
 from bot.context import Command, Context, Feature
 from bot.i18n import N_
-from bot.language import normalise
+from bot.language import language_name, normalise
 from storage.models import ActorType, LanguageSource, Member
 from storage.types import utcnow
 
@@ -30,8 +30,8 @@ ACTOR_LABELS: dict[ActorType, str] = {
 # consent name in commands -> (Member attribute, what saying yes allows)
 CONSENTS: dict[str, tuple[str, str]] = {
     "contact": ("consent_contact", N_("Other members may contact me")),
-    "named": ("consent_named", N_("Name me in digests")),
-    "export": ("consent_export", N_("Name me in open-data exports")),
+    "named": ("consent_named", N_("My name may appear in digests")),
+    "export": ("consent_export", N_("My name may appear in open-data exports")),
 }
 CONSENT_QUESTIONS = {
     "contact": N_(
@@ -144,7 +144,9 @@ def language_line(ctx: Context) -> str:
         LanguageSource.DETECTED: _("detected from your messages"),
     }
     source = sources[member.language_source] if member.language_source else _("not known yet")
-    return _("Language: {language} ({source})").format(language=ctx.language, source=source)
+    return _("Language: {language}, {source}").format(
+        language=language_name(ctx.language), source=source
+    )
 
 
 def show_profile(ctx: Context) -> list[Action]:
@@ -202,15 +204,13 @@ def set_consent(ctx: Context, key: str, values: list[str]) -> list[Action]:
 
 def set_language(ctx: Context) -> list[Action]:
     _, member, supported = ctx._, ctx.member, ctx.settings.languages
+    names = ", ".join(language_name(code) for code in supported)
     if not ctx.args:
-        text = (
-            language_line(ctx)
-            + "\n"
-            + _("I speak: {languages}. Change it with /lang <code>, or /lang auto.").format(
-                languages=", ".join(supported)
-            )
+        how = _(
+            "I speak: {languages}. Change it with /lang <code>, "
+            "or /lang auto to follow the language you write in."
         )
-        return [ctx.reply(text)]
+        return [ctx.reply(language_line(ctx) + "\n" + how.format(languages=names))]
     wanted = ctx.args[0].lower()
     if wanted == "auto":
         member.language_source = LanguageSource.DETECTED if member.language else None
@@ -219,10 +219,11 @@ def set_language(ctx: Context) -> list[Action]:
     code = normalise(wanted)
     if code not in supported:
         text = _("I do not speak {code} yet. I speak: {languages}.")
-        return [ctx.reply(text.format(code=wanted, languages=", ".join(supported)))]
+        return [ctx.reply(text.format(code=wanted, languages=names))]
     member.language, member.language_source = code, LanguageSource.SET
     ctx.session.add(member)
-    return [ctx.reply(ctx._("I will answer you in {language} from now on.").format(language=code))]
+    text = ctx._("I will answer you in {language} from now on.")
+    return [ctx.reply(text.format(language=language_name(code)))]
 
 
 FEATURE = Feature(

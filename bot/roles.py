@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from bot.i18n import N_
 from storage.models import Member, Role, RoleName, Sector
+
+ROLE_LABELS = {
+    RoleName.ADMIN: N_("admin"),
+    RoleName.STAFF: N_("staff"),
+    RoleName.CURATOR: N_("curator"),
+}
 
 
 class RoleError(ValueError):

@@ -72,7 +72,7 @@ def unknown_sector(ctx: Context, slug: str) -> list[Action]:
 def _sector_argument(ctx: Context, usage: str) -> Sector | list[Action]:
     """The one sector named in the arguments, or the reply that explains what is wrong."""
     if len(ctx.args) != 1:
-        return [ctx.reply(ctx._("Usage: {usage}").format(usage=usage))]
+        return [ctx.reply(ctx._("Usage: {usage}").format(usage=ctx._(usage)))]
     sector = find_sector(ctx.session, ctx.args[0])
     return sector if sector is not None else unknown_sector(ctx, ctx.args[0])
 
@@ -94,7 +94,7 @@ def list_sectors(ctx: Context) -> list[Action]:
     for sector in sectors:
         joined = " " + _("(joined)") if sector.id in mine else ""
         lines.append(
-            _("• {slug}: {name}, {count} members{joined}").format(
+            _("• {slug}: {name}, members: {count}{joined}").format(
                 slug=sector.slug, name=sector.name, count=counts.get(sector.id, 0), joined=joined
             )
         )

@@ -148,6 +148,36 @@ def test_polder_chat_refuses_a_blank_name(polder: Run) -> None:
     assert result.stdout == ""
 
 
+def test_a_dutch_speaker_is_answered_in_dutch_and_lang_switches_to_finnish(polder: Run) -> None:
+    """The language issue's done-when, as a member would type it."""
+    from bot.i18n import translator
+    from bot.language import language_name
+
+    nl, fi = translator("nl"), translator("fi")
+    you_are = "You are {name} (member #{id})."
+    out = chat(
+        polder,
+        "newcomer",
+        "/join mobility",
+        "Hoe kunnen we meer deelfietsen krijgen in Amsterdam-Noord?",
+        "/whoami",
+        "/lang fi",
+        "/sectors",
+        "I would really like to see many more shared bicycles in the northern districts.",
+        "/whoami",
+    )
+    text = "\n".join(out)
+    whoamis = [line for line in out if line.startswith(PREFIX + nl(you_are).split("{")[0])]
+    assert len(whoamis) == 1, text  # the first /whoami, in Dutch
+    assert (PREFIX + nl("Sectors: {sectors}").format(sectors="mobility")) in out
+    switched = fi("I will answer you in {language} from now on.")
+    after_lang = text.split(switched.format(language=language_name("fi")))
+    assert len(after_lang) == 2, text
+    assert fi("Sectors:") in after_lang[1]
+    assert after_lang[1].count(PREFIX + fi(you_are).split("{")[0]) == 1  # still Finnish
+    assert "You are newcomer" not in text
+
+
 # --- ConsoleChannel.translate ------------------------------------------------------------------
 
 

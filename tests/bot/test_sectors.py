@@ -31,7 +31,7 @@ def test_join_then_sectors_marks_it_and_counts_the_member(engine, database) -> N
     assert "already in energy" in reply_text(engine.handle(anna.command("/join energy")))
     listing = reply_text(engine.handle(anna.command("/sectors")))
     energy_line = next(line for line in listing.splitlines() if line.startswith("• energy"))
-    assert "1 members" in energy_line and "(joined)" in energy_line
+    assert "members: 1" in energy_line and "(joined)" in energy_line
     with transaction(database) as session:
         assert len(session.exec(select(Membership)).all()) == 1
 
