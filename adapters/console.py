@@ -11,12 +11,14 @@ from __future__ import annotations
 import sys
 import threading
 import uuid
+from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy import Engine as DatabaseEngine
 
+from adapters.charts import poll_chart
 from adapters.delivery import deliver_due
-from bot.actions import Action, Ask, Notify, Reply
+from bot.actions import Action, Ask, Notify, PollResult, PostPoll, PostThread, Reply, UpdatePoll
 from bot.engine import Engine
 from bot.events import CommandIssued, Event, MessagePosted, parse_command
 
@@ -33,6 +35,7 @@ class ConsoleChannel:
         name: str,
         room: str | None = None,
         out: TextIO = sys.stdout,
+        charts: Path | None = None,
     ) -> None:
         name = name.strip()
         if not name or len(name) > 100:
@@ -46,6 +49,7 @@ class ConsoleChannel:
                 raise ValueError("a room needs a name (--room NAME)")
         self.room = room
         self.out = out
+        self.charts = charts  # a folder for result charts (PNG); None: text only
         self._print_lock = threading.Lock()
 
     @property
@@ -71,10 +75,18 @@ class ConsoleChannel:
             return CommandIssued(command=parsed[0], argument_text=parsed[1], **common)
         return MessagePosted(text=text, **common)
 
-    def send(self, action: Action) -> str | None:
+    def send(self, action: Action, edits: str | None = None) -> str | None:
         """Render one action as `bot> ` lines on this terminal."""
         if isinstance(action, (Reply, Notify)):
             lines = action.text.splitlines() or [""]
+        elif isinstance(action, PollResult):
+            lines = [*action.text.splitlines(), *self._chart(action)]
+        elif isinstance(action, UpdatePoll):
+            lines = [f"(poll #{action.poll_id} updated)", *action.text.splitlines()]
+        elif isinstance(action, PostPoll):
+            lines = action.text.splitlines()
+        elif isinstance(action, PostThread):
+            lines = [*action.text.splitlines(), action.command_hint]
         elif isinstance(action, Ask):
             lines = action.text.splitlines()
             lines += [f"  {n}. {label}" for n, (_value, label) in enumerate(action.choices, 1)]
@@ -85,6 +97,16 @@ class ConsoleChannel:
             self.out.writelines(PREFIX + line + "\n" for line in lines)
             self.out.flush()
         return None
+
+    def _chart(self, result: PollResult) -> list[str]:
+        """The result's bar chart as a PNG in the charts folder, and a line saying where."""
+        if self.charts is None:
+            return []
+        chart = poll_chart(result)
+        self.charts.mkdir(parents=True, exist_ok=True)
+        path = self.charts / chart.filename
+        path.write_bytes(chart.png)
+        return [f"[{path}] {chart.alt_text}"]
 
     def deliver(self) -> int:
         """Print what the outbox holds for this chat and for this member privately."""

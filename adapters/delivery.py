@@ -1,7 +1,8 @@
 """Delivering the outbox: claim due entries of one platform, send each, record the outcome.
 
-Each adapter brings its own `send`, which renders one action and returns the platform's
-message id; a `DeliveryError` says whether and when to try again.
+Each adapter brings its own `send(action, edits)`, which renders one action and returns the
+platform's message id; `edits` is the platform id of the message the action replaces (a tally
+update), None for a new message. A `DeliveryError` says whether and when to try again.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from sqlalchemy import Engine
 
 from bot.actions import Action
 from storage import outbox
+from storage.models import OutboxEntry, OutboxStatus
 
 log = logging.getLogger(__name__)
+
+EDIT_WAIT = timedelta(seconds=2)  # an edit waits until the message it edits is posted
 
 
 class DeliveryError(Exception):
@@ -26,7 +30,7 @@ class DeliveryError(Exception):
         self.retry_after = retry_after
 
 
-Send = Callable[[Action], str | None]
+Send = Callable[[Action, str | None], str | None]
 
 
 def deliver_due(
@@ -37,10 +41,18 @@ def deliver_due(
     for entry in outbox.claim(database, platform, chat_ids):
         assert entry.id is not None
         action = Action.from_payload(
-            entry.kind, entry.platform, entry.chat_id, entry.thread_ref, entry.payload
+            entry.kind,
+            entry.platform,
+            entry.chat_id,
+            entry.thread_ref,
+            entry.payload,
+            entry.edit_of,
         )
+        ready, edits = _edit_target(database, entry)
+        if not ready:
+            continue
         try:
-            message_id = send(action)
+            message_id = send(action, edits)
         except DeliveryError as exc:
             log.warning("outbox %s: %s", entry.id, exc)
             outbox.failed(database, entry.id, str(exc), exc.retry_after)
@@ -48,3 +60,18 @@ def deliver_due(
         outbox.delivered(database, entry.id, message_id)
         count += 1
     return count
+
+
+def _edit_target(database: Engine, entry: OutboxEntry) -> tuple[bool, str | None]:
+    """Whether an entry can go now, and the platform id of the message it edits."""
+    assert entry.id is not None
+    if entry.edit_of is None:
+        return True, None
+    target = outbox.status_of(database, entry.edit_of)
+    if target is None or target[0] is OutboxStatus.FAILED:
+        outbox.failed(database, entry.id, "the message to edit was never posted", None)
+        return False, None
+    if target[0] is not OutboxStatus.DELIVERED:
+        outbox.postpone(database, entry.id, EDIT_WAIT)
+        return False, None
+    return True, target[1]

@@ -9,7 +9,15 @@ from bot.actions import Action
 from bot.context import Command, Context
 from bot.roles import has_role, is_admin, may_curate
 from bot.sectors import find_sector, unknown_sector
-from storage.models import RoleName
+from storage.models import RoleName, Sector
+
+
+def named_sector(ctx: Context) -> Sector | list[Action]:
+    """The sector the first argument names; [] (usage) when there is none."""
+    if not ctx.args:
+        return []
+    sector = find_sector(ctx.session, ctx.args[0])
+    return sector if sector is not None else unknown_sector(ctx, ctx.args[0])
 
 
 def refusal(ctx: Context, command: Command) -> list[Action] | None:
@@ -18,12 +26,10 @@ def refusal(ctx: Context, command: Command) -> list[Action] | None:
     if command.needs is None:
         return None
     if command.needs is RoleName.CURATOR:
-        if not ctx.args:
-            return [ctx.reply(_("Usage: {usage}").format(usage=_(command.usage)))]
-        sector = find_sector(session, ctx.args[0])
-        if sector is None:
-            return unknown_sector(ctx, ctx.args[0])
-        ctx.sector = sector
+        found = (command.sector_of or named_sector)(ctx)
+        if not isinstance(found, Sector):
+            return found or [ctx.reply(_("Usage: {usage}").format(usage=_(command.usage)))]
+        ctx.sector = sector = found
         allowed = may_curate(session, member, sector)
         who = _("a curator of {sector} or an administrator").format(sector=sector.slug)
     elif command.needs is RoleName.STAFF:

@@ -13,11 +13,27 @@ from typing import Any, ClassVar
 
 @dataclass(frozen=True, kw_only=True)
 class Action:
+    """Where it goes, plus delivery hints the outbox keeps beside the payload:
+
+    - `edit_of`: the outbox entry whose message this one replaces (a tally update);
+    - `coalesce_key`: a pending entry with the same key takes this payload instead of a new
+      entry being added, so a burst becomes one delivery;
+    - `delay_seconds`: not before this many seconds (the window a burst gathers in);
+    - `post_id`: the channel post (thread question, poll) this entry delivers.
+    """
+
     platform: str
     chat_id: str
     thread_ref: str | None = None
+    edit_of: int | None = None
+    coalesce_key: str | None = None
+    delay_seconds: float = 0
+    post_id: int | None = None
 
     registry: ClassVar[dict[str, type[Action]]] = {}
+    DELIVERY: ClassVar[frozenset[str]] = frozenset(
+        {"platform", "chat_id", "thread_ref", "edit_of", "coalesce_key", "delay_seconds", "post_id"}
+    )
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -29,19 +45,27 @@ class Action:
 
     def to_payload(self) -> dict[str, Any]:
         """The fields beyond the destination, as JSON-ready data."""
-        skip = {"platform", "chat_id", "thread_ref"}
         return {
-            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skip
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name not in self.DELIVERY
         }
 
     @staticmethod
     def from_payload(
-        kind: str, platform: str, chat_id: str, thread_ref: str | None, payload: dict[str, Any]
+        kind: str,
+        platform: str,
+        chat_id: str,
+        thread_ref: str | None,
+        payload: dict[str, Any],
+        edit_of: int | None = None,
     ) -> Action:
         cls = Action.registry.get(kind)
         if cls is None:
             raise ValueError(f"unknown action kind {kind!r}")
-        return cls(platform=platform, chat_id=chat_id, thread_ref=thread_ref, **payload)
+        return cls(
+            platform=platform, chat_id=chat_id, thread_ref=thread_ref, edit_of=edit_of, **payload
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,3 +94,50 @@ class Ask(Action):
     text: str
     choices: list[list[str]]
     hint: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PostThread(Action):
+    """A dialogue thread's question, posted as a thread root in a sector channel.
+
+    `reply_hint` tells how to answer where the platform has threads or replies;
+    `command_hint` where it has not (the console)."""
+
+    thread_id: int
+    sector: str
+    text: str
+    reply_hint: str
+    command_hint: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PostPoll(Action):
+    """A poll with its live tally. `text` is the whole poll for a text-only channel; the
+    other fields let a richer one draw buttons (one per option) and bars."""
+
+    poll_id: int
+    text: str
+    options: list[str]
+    counts: list[int]
+    voters: int
+    closed: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpdatePoll(PostPoll):
+    """A newer tally for a posted poll: an edit of that message (`edit_of`)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PollResult(Action):
+    """A closed poll's result: `text` holds counts, percentages and turnout as a table; the
+    data lets a channel that shows images draw a bar chart (`chart_title`, `alt_text`)."""
+
+    poll_id: int
+    text: str
+    question: str
+    options: list[str]
+    counts: list[int]
+    voters: int
+    chart_title: str
+    alt_text: str

@@ -14,7 +14,8 @@ from pathlib import Path
 from bot.i18n import LOCALES, available_languages, catalog_path, parse_po
 
 SOURCE = Path(__file__).parent
-MARKERS = {"_", "N_"}  # ctx._("..."), _("...") and N_("...") mark a message
+# ctx._("..."), _("..."), N_("...") and translator(language)("...") mark a message
+MARKERS = {"_", "N_"}
 
 
 def source_messages(root: Path = SOURCE) -> dict[str, str]:
@@ -26,7 +27,11 @@ def source_messages(root: Path = SOURCE) -> dict[str, str]:
             if not (isinstance(node, ast.Call) and node.args):
                 continue
             func = node.func
-            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+            if isinstance(func, ast.Call):  # translator(language)("...")
+                func = func.func
+                name = "_" if getattr(func, "id", None) == "translator" else None
+            else:
+                name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
             first = node.args[0]
             if name in MARKERS and isinstance(first, ast.Constant) and isinstance(first.value, str):
                 found.setdefault(first.value, f"{path.relative_to(root.parent)}:{node.lineno}")

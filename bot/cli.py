@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import getpass
 import logging
+import signal
 import sys
-from typing import Annotated, NoReturn
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from sqlalchemy import Engine as DatabaseEngine
@@ -23,6 +26,10 @@ from storage import migrate
 from storage.database import DatabaseURLError, open_engine, transaction
 from storage.models import Identity, Member, Role, RoleName, Sector
 
+if TYPE_CHECKING:
+    from scheduled.runner import JobRunner
+
+STOP_CHECK_SECONDS = 0.5  # how soon `polder scheduler` notices a stop signal
 app = typer.Typer(
     help="Polder: a dialogue bot for a city's sector ecosystems, on Slack and Telegram.",
     no_args_is_help=True,
@@ -113,7 +120,35 @@ def run(
     db = database(config)
     # Telegram and Slack channels join here when configured; until then, the console.
     typer.echo("No Slack or Telegram settings found: starting the console channel.")
-    _chat(config, db, name or _local_name(), room=None)
+    with _job_runner(config, db):  # closes polls at their deadline while the console runs
+        _chat(config, db, name or _local_name(), room=None)
+
+
+@app.command()
+def scheduler() -> None:
+    """Run the scheduled jobs alone (polls closed at their deadline, reminders) until Ctrl-C or
+    SIGTERM. `polder run` runs them too; several runners on one database do each job once."""
+    config = settings()
+    runner = _job_runner(config, database(config))
+    stop = threading.Event()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: stop.set())
+    runner.start()
+    typer.echo("Scheduler running: polls close at their deadline. Ctrl-C stops it.")
+    try:
+        while not stop.wait(STOP_CHECK_SECONDS):
+            pass
+    finally:
+        runner.stop()
+    typer.echo("Scheduler stopped.")
+
+
+def _job_runner(config: Settings, db: DatabaseEngine) -> JobRunner:
+    from scheduled.runner import JobRunner
+
+    # APScheduler logs every run of every job at INFO: the sweep would fill the terminal.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    return JobRunner(db, config)
 
 
 @app.command()
@@ -123,17 +158,23 @@ def chat(
         str | None,
         typer.Option(help="A shared room (like a group chat) instead of a private chat."),
     ] = None,
+    charts: Annotated[
+        Path | None,
+        typer.Option(help="A folder to save poll result charts in (PNG), as images."),
+    ] = None,
 ) -> None:
     """Talk to the bot in this terminal. Piped input: one message per line, then exit."""
     config = settings()
-    _chat(config, database(config), name, room)
+    _chat(config, database(config), name, room, charts)
 
 
-def _chat(config: Settings, db: DatabaseEngine, name: str, room: str | None) -> None:
+def _chat(
+    config: Settings, db: DatabaseEngine, name: str, room: str | None, charts: Path | None = None
+) -> None:
     from adapters.console import ConsoleChannel
 
     try:
-        channel = ConsoleChannel(Engine(db, config), db, name, room)
+        channel = ConsoleChannel(Engine(db, config), db, name, room, charts=charts)
     except ValueError as exc:
         fail(str(exc))
     if sys.stdin.isatty():

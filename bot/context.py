@@ -13,7 +13,15 @@ from bot.config import Settings
 from bot.events import Event
 from bot.i18n import translator
 from bot.language import reply_language
-from storage.models import Channel, ConversationState, Identity, Member, RoleName, Sector
+from storage.models import (
+    Channel,
+    ConversationState,
+    Identity,
+    Member,
+    Message,
+    RoleName,
+    Sector,
+)
 
 
 @dataclass
@@ -30,6 +38,8 @@ class Context:
     # The member's conversation in progress (a form, onboarding), if any.
     conversation: ConversationState | None = None
     flows: dict[str, AnswerHandler] = field(default_factory=dict)
+    # The message the engine stored for this event, if any (features may annotate it).
+    message: Message | None = None
 
     @property
     def language(self) -> str:
@@ -60,10 +70,11 @@ Handler = Callable[[Context], list[Action]]
 
 @dataclass(frozen=True)
 class Command:
-    """A chat command. `usage` and `summary` are English msgids, shown by /help.
+    """A chat command (`name` may be 'thread open': a subcommand). `usage` and `summary` are
+    English msgids, shown by /help.
 
     `needs` is the role the engine checks before the handler runs: admin, staff (or admin),
-    or curator (of the sector named by the first argument, or admin).
+    or curator (of the command's sector, or admin).
     """
 
     name: str
@@ -71,6 +82,9 @@ class Command:
     usage: str
     summary: str
     needs: RoleName | None = None
+    # For a curator's command: the sector it acts on (default: the one its first argument
+    # names), or the reply that says why there is none.
+    sector_of: Callable[[Context], Sector | list[Action]] | None = None
 
 
 AnswerHandler = Callable[[Context, str | None], list[Action]]
@@ -86,4 +100,6 @@ class Feature:
     commands: Sequence[Command] = ()
     on_message: Handler | None = None
     flows: dict[str, AnswerHandler] = field(default_factory=dict)
+    # The message the engine stored for this event, if any (features may annotate it).
+    message: Message | None = None
     after_event: Handler | None = None

@@ -15,16 +15,17 @@ from sqlalchemy import Engine as DatabaseEngine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
-from bot import access, admin, conversation, language, members, profile, sectors
+from bot import access, admin, conversation, language, members, polls, profile, sectors, threads
 from bot import help as help_feature
 from bot.actions import Action, Reply
 from bot.config import Settings
 from bot.context import AnswerHandler, Command, Context, Feature
 from bot.events import ArgumentError, CommandIssued, Event, MessagePosted
 from bot.i18n import N_, translator
+from bot.outgoing import enqueue
 from storage.database import transaction
 from storage.handled import record_handled
-from storage.models import Channel, ConversationState, Message, OutboxEntry
+from storage.models import Channel, ConversationState, Message
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,8 @@ DEFAULT_FEATURES: tuple[Feature, ...] = (
     members.FEATURE,
     profile.FEATURE,
     sectors.FEATURE,
+    threads.FEATURE,
+    polls.FEATURE,
     admin.FEATURE,
     conversation.FEATURE,
 )
@@ -103,7 +106,7 @@ class Engine:
             for feature in self.features:
                 if feature.after_event is not None:
                     actions += feature.after_event(ctx)
-            self._to_outbox(session, event, actions)
+            enqueue(session, actions, event.key)
             return actions
 
     @property
@@ -113,15 +116,17 @@ class Engine:
     def _route(self, ctx: Context) -> list[Action]:
         event = ctx.event
         if isinstance(event, CommandIssued):
-            command = self.commands.get(event.command)
-            if command is None:
-                text = ctx._("There is no command /{name}. /help lists what I can do.")
-                return [ctx.reply(text.format(name=event.command))]
             try:
                 ctx.args = event.arguments()
             except ArgumentError:
                 text = ctx._("I could not read that: a quotation mark is not closed.")
                 return [ctx.reply(text)]
+            command = self._command(event.command, ctx.args)
+            if command is None:
+                text = ctx._("There is no command /{name}. /help lists what I can do.")
+                return [ctx.reply(text.format(name=event.command))]
+            if " " in command.name:
+                ctx.args = ctx.args[1:]  # the subcommand's own arguments
             return access.refusal(ctx, command) or command.handler(ctx)
         if isinstance(event, MessagePosted):
             state = ctx.conversation
@@ -135,6 +140,12 @@ class Engine:
                 actions.append(ctx.reply(ctx._("I only understand commands here: try /help.")))
             return actions
         return []
+
+    def _command(self, name: str, args: list[str]) -> Command | None:
+        """`/thread open ...` is the command 'thread open' when there is one, else 'thread'."""
+        if args and (sub := self.commands.get(f"{name} {args[0].lower()}")):
+            return sub
+        return self.commands.get(name)
 
     @staticmethod
     def _channel(session: Session, event: Event) -> Channel | None:
@@ -156,33 +167,18 @@ class Engine:
             ctx.session.add(ctx.member)
         if ctx.channel is None:
             return
-        ctx.session.add(
-            Message(
-                platform=event.platform,
-                channel_id=ctx.channel.id,
-                sector_id=ctx.channel.sector_id,
-                member_id=ctx.member.id,
-                thread_ref=event.thread_ref,
-                text=event.text,
-                language=language.message_language(ctx.member, event.text, detection),
-                created_at=event.at,
-                platform_message_id=event.platform_message_id,
-            )
+        ctx.message = Message(
+            platform=event.platform,
+            channel_id=ctx.channel.id,
+            sector_id=ctx.channel.sector_id,
+            member_id=ctx.member.id,
+            thread_ref=event.thread_ref,
+            text=event.text,
+            language=language.message_language(ctx.member, event.text, detection),
+            created_at=event.at,
+            platform_message_id=event.platform_message_id,
         )
-
-    @staticmethod
-    def _to_outbox(session: Session, event: Event, actions: list[Action]) -> None:
-        for action in actions:
-            session.add(
-                OutboxEntry(
-                    platform=action.platform,
-                    chat_id=action.chat_id,
-                    thread_ref=action.thread_ref,
-                    kind=action.kind,
-                    payload=action.to_payload(),
-                    event_key=event.key,
-                )
-            )
+        ctx.session.add(ctx.message)
 
     def _apologise(self, event: Event) -> list[Action]:
         """A handler failed: nothing it did is kept, but the member is not left in silence.
@@ -198,7 +194,7 @@ class Engine:
         with transaction(self.database) as session:
             if not record_handled(session, event.key, f"failed:{event.kind}", event.at):
                 return []
-            self._to_outbox(session, event, [reply])
+            enqueue(session, [reply], event.key)
         return [reply]
 
 

@@ -69,6 +69,16 @@ class ChannelKind(enum.StrEnum):
     STAFF = "staff"
 
 
+class ThreadStatus(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class PollStatus(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
 class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
     SENDING = "sending"
@@ -178,6 +188,10 @@ class Message(SQLModel, table=True):
         default=None, foreign_key="members.id", ondelete="SET NULL", index=True
     )
     thread_ref: str | None = Field(default=None, max_length=100)
+    # The dialogue thread this message answers, whatever platform it came from.
+    thread_id: int | None = Field(
+        default=None, foreign_key="threads.id", ondelete="SET NULL", index=True
+    )
     text: str | None = Field(default=None, sa_type=Text)
     language: str | None = Field(default=None, max_length=8)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -214,6 +228,10 @@ class OutboxEntry(SQLModel, table=True):
     platform_message_id: str | None = Field(default=None, max_length=100)
     last_error: str | None = Field(default=None, sa_type=Text)
     event_key: str | None = Field(default=None, max_length=200)
+    # An edit of the message another entry posted (its platform id is known once delivered).
+    edit_of: int | None = Field(default=None, foreign_key="outbox.id", ondelete="SET NULL")
+    # Pending entries with the same key are merged: the newest payload replaces the older.
+    coalesce_key: str | None = Field(default=None, max_length=100, index=True)
 
 
 class ConversationState(SQLModel, table=True):
@@ -228,3 +246,95 @@ class ConversationState(SQLModel, table=True):
     platform: str = Field(max_length=20)
     chat_id: str = Field(max_length=100)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class DialogueThread(SQLModel, table=True):
+    """A question a curator puts to a sector, answered across all its channels."""
+
+    __tablename__ = "threads"
+    __table_args__ = (Index("ix_threads_sector_opened", "sector_id", "opened_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    sector_id: int = Field(foreign_key="sectors.id", ondelete="CASCADE")
+    question: str = Field(sa_type=Text)
+    status: ThreadStatus = Field(default=ThreadStatus.OPEN, sa_type=str_enum(ThreadStatus))
+    language: str = Field(default="en", max_length=8)
+    opened_by: int | None = Field(default=None, foreign_key="members.id", ondelete="SET NULL")
+    opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Poll(SQLModel, table=True):
+    """A question with options, open until its deadline.
+
+    An anonymous poll keeps a salt while open, so a member's vote can be found to change it;
+    at closing the salt and the votes go, and only `results` (totals) stay.
+    """
+
+    __tablename__ = "polls"
+    __table_args__ = (
+        Index("ix_polls_status_closes", "status", "closes_at"),
+        Index("ix_polls_sector_created", "sector_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    sector_id: int = Field(foreign_key="sectors.id", ondelete="CASCADE")
+    question: str = Field(sa_type=Text)
+    options: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    multi: bool = False
+    anonymous: bool = False
+    status: PollStatus = Field(default=PollStatus.OPEN, sa_type=str_enum(PollStatus))
+    language: str = Field(default="en", max_length=8)
+    created_by: int | None = Field(default=None, foreign_key="members.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    closes_at: datetime = Field(sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    salt: str | None = Field(default=None, max_length=64)
+    results: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+
+
+class PollVote(SQLModel, table=True):
+    """One option chosen by one voter: a multi-choice vote is several rows.
+
+    `voter_key` is 'm<member id>' for a named poll, a salted hash for an anonymous one
+    (whose rows carry no member id and are deleted when it closes).
+    """
+
+    __tablename__ = "poll_votes"
+    __table_args__ = (
+        UniqueConstraint("poll_id", "voter_key", "option"),
+        Index("ix_poll_votes_poll_option", "poll_id", "option"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    poll_id: int = Field(foreign_key="polls.id", ondelete="CASCADE")
+    voter_key: str = Field(max_length=64)
+    member_id: int | None = Field(
+        default=None, foreign_key="members.id", ondelete="CASCADE", index=True
+    )
+    option: int
+    voted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ChannelPost(SQLModel, table=True):
+    """A thread's question or a poll as posted to one channel; `outbox_id` is the entry that
+    posts it, whose platform message id lets replies be matched and tallies be edited."""
+
+    __tablename__ = "channel_posts"
+    __table_args__ = (Index("ix_channel_posts_chat", "platform", "chat_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    thread_id: int | None = Field(
+        default=None, foreign_key="threads.id", ondelete="CASCADE", index=True
+    )
+    poll_id: int | None = Field(
+        default=None, foreign_key="polls.id", ondelete="CASCADE", index=True
+    )
+    channel_id: int | None = Field(default=None, foreign_key="channels.id", ondelete="SET NULL")
+    platform: str = Field(max_length=20)
+    chat_id: str = Field(max_length=100)
+    topic: str = Field(default="", max_length=100)
+    outbox_id: int | None = Field(
+        default=None, foreign_key="outbox.id", ondelete="SET NULL", index=True
+    )

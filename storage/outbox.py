@@ -79,6 +79,25 @@ def failed(engine: Engine, entry_id: int, error: str, retry_after: timedelta | N
         session.add(row)
 
 
+def postpone(engine: Engine, entry_id: int, wait: timedelta) -> None:
+    """Put an entry back unsent, without counting a try (it waits for another to go first)."""
+    with transaction(engine) as session:
+        row = session.get(OutboxEntry, entry_id)
+        if row is None:
+            return
+        row.status = OutboxStatus.PENDING
+        row.attempts = max(0, row.attempts - 1)
+        row.not_before = utcnow() + wait
+        session.add(row)
+
+
+def status_of(engine: Engine, entry_id: int) -> tuple[OutboxStatus, str | None] | None:
+    """An entry's status and platform message id; None when there is no such entry."""
+    with transaction(engine) as session:
+        row = session.get(OutboxEntry, entry_id)
+        return None if row is None else (row.status, row.platform_message_id)
+
+
 def pending_count(engine: Engine, platform: str | None = None) -> int:
     with transaction(engine) as session:
         query = select(func.count()).where(

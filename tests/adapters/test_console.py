@@ -259,3 +259,28 @@ def test_deliver_prints_this_chats_reply_once_and_marks_it_delivered(engine, dat
     assert anna.deliver() == 0
     assert out.getvalue().count("Welcome to mobility!") == 1
     assert "energy" not in out.getvalue()
+
+
+def test_a_poll_result_prints_its_table_and_saves_its_chart(engine, database, tmp_path) -> None:
+    from bot.members import member_for
+    from bot.roles import grant
+    from bot.sectors import find_sector
+    from storage.models import RoleName
+
+    with transaction(database) as session:
+        cura = member_for(session, "console", "cura", "cura")
+        grant(session, cura, RoleName.CURATOR, find_sector(session, "mobility"))
+    onboarded(database, "cura", "ann", platform="console")
+    out = io.StringIO()
+    room = ConsoleChannel(engine, database, "cura", room="town", out=out, charts=tmp_path)
+    for line in ("/link mobility", '/poll mobility "Which first?" "E-bikes" "Buses"'):
+        room.say(line)
+    ConsoleChannel(engine, database, "ann", out=io.StringIO()).say("/vote 1 2")
+    out.seek(0)
+    out.truncate(0)
+    room.say("/poll close 1")
+    printed = out.getvalue().splitlines()
+    assert any(line.startswith(PREFIX + "Buses") and "1 (100%)" in line for line in printed)
+    chart = tmp_path / "poll-1.png"
+    assert chart.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert any(f"[{chart}]" in line and "Buses: 1" in line for line in printed)

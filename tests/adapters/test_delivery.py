@@ -19,7 +19,7 @@ def test_replies_are_rendered_once_and_their_message_ids_recorded(engine, databa
     engine.handle(Chat("bert").command("/join energy"))
     sent: list[Action] = []
 
-    def send(action: Action) -> str:
+    def send(action: Action, edits: str | None) -> str:
         sent.append(action)
         return f"m{len(sent)}"
 
@@ -36,21 +36,21 @@ def test_a_platform_refusal_is_kept_for_a_retry_not_lost(engine, database) -> No
     onboarded(database, "anna")
     engine.handle(Chat("anna").command("/sectors"))
 
-    def flooded(action: Action) -> str:
+    def flooded(action: Action, edits: str | None) -> str:
         raise DeliveryError("429: retry after 0 s", retry_after=timedelta(0))
 
     assert deliver_due(database, "test", flooded) == 0
     with transaction(database) as session:
         entry = session.exec(select(OutboxEntry)).one()
     assert entry.status is OutboxStatus.PENDING and "429" in entry.last_error
-    assert deliver_due(database, "test", lambda a: "ok") == 1
+    assert deliver_due(database, "test", lambda a, e: "ok") == 1
 
 
 def test_a_chat_that_is_gone_is_given_up(engine, database) -> None:
     onboarded(database, "anna")
     engine.handle(Chat("anna").command("/sectors"))
 
-    def gone(action: Action) -> str:
+    def gone(action: Action, edits: str | None) -> str:
         raise DeliveryError("403: bot was kicked", retry_after=None)
 
     deliver_due(database, "test", gone)

@@ -14,7 +14,9 @@ TRANSLATED = ["nl", "fi", "sv"]
 # Entries a translation may leave as in English: command names and words that are the same.
 COMMANDS = {"/help", "/start", "/whoami", "/sectors", "/skip", "/cancel"}
 SAME_AS_ENGLISH = {
-    "nl": COMMANDS | {"curator", "/join <sector>", "/leave <sector>", "/link <sector>"},
+    "nl": COMMANDS
+    | {"curator", "open", "/join <sector>", "/leave <sector>", "/link <sector>"}
+    | {"/thread list [sector]", "/poll list [sector]"},
     "fi": COMMANDS,
     "sv": COMMANDS | {"Organisation: {organisation}"},
 }
