@@ -31,6 +31,8 @@ class Action:
     post_id: int | None = None
 
     registry: ClassVar[dict[str, type[Action]]] = {}
+    # Answered inside the platform's request (a dialog's errors), never through the outbox.
+    IN_REQUEST: ClassVar[bool] = False
     DELIVERY: ClassVar[frozenset[str]] = frozenset(
         {"platform", "chat_id", "thread_ref", "edit_of", "coalesce_key", "delay_seconds", "post_id"}
     )
@@ -141,3 +143,13 @@ class PollResult(Action):
     voters: int
     chart_title: str
     alt_text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class FormErrors(Action):
+    """Why a submitted dialog was not accepted, field by field, for the dialog to show."""
+
+    form: str
+    errors: dict[str, str]
+
+    IN_REQUEST: ClassVar[bool] = True

@@ -3,13 +3,17 @@ nothing else in `bot/` imports `adapters/` or `scheduled/`."""
 
 from __future__ import annotations
 
+import csv
+import enum
 import getpass
+import io
+import json
 import logging
 import signal
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from sqlalchemy import Engine as DatabaseEngine
@@ -39,10 +43,12 @@ sectors_app = typer.Typer(help="Add and list sectors.", no_args_is_help=True)
 roles_app = typer.Typer(
     help="Grant and revoke roles (admin, staff, curator).", no_args_is_help=True
 )
+export_app = typer.Typer(help="Open data for the city's portal.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(sectors_app, name="sectors")
 app.add_typer(roles_app, name="roles")
 app.add_typer(db_app, name="db")
+app.add_typer(export_app, name="export")
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -308,6 +314,79 @@ def roles_list() -> None:
             typer.echo(
                 f"{role.role.value}\t{scope}\t#{member.id} {member.display_name}\t{accounts}"
             )
+
+
+class ExportFormat(enum.StrEnum):
+    CSV = "csv"
+    JSON = "json"
+
+
+@export_app.command("ideas")
+def export_ideas_command(
+    export_format: Annotated[ExportFormat, typer.Option("--format", help="csv or json.")],
+    sector: Annotated[str | None, typer.Option(help="Only this sector's ideas.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write to this file (default: stdout).")] = None,
+) -> None:
+    """Every idea with its status history; names only of members who consented to exports."""
+    from bot.ideas import export_ideas
+
+    config = settings()
+    with transaction(database(config)) as session:
+        where = None
+        if sector:
+            where = find_sector(session, sector)
+            if where is None:
+                known = ", ".join(s.slug for s in all_sectors(session))
+                fail(f"there is no sector {sector!r}; sectors: {known}")
+        ideas = export_ideas(session, where)
+    text = ideas_json(ideas) if export_format is ExportFormat.JSON else ideas_csv(ideas)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"{len(ideas)} ideas written to {out}", err=True)
+
+
+def ideas_json(ideas: list[dict[str, Any]]) -> str:
+    return json.dumps(ideas, ensure_ascii=False, indent=2) + "\n"
+
+
+def ideas_csv(ideas: list[dict[str, Any]]) -> str:
+    """One row per idea; lists joined with ';', the history as JSON in its own column."""
+    buffer = io.StringIO()
+    columns = [
+        "code",
+        "sector",
+        "title",
+        "description",
+        "status",
+        "partners_needed",
+        "needs",
+        "language",
+        "submitted_at",
+        "submitter_name",
+        "submitter_organisation",
+        "submitter_actor_type",
+        "history",
+    ]
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for idea in ideas:
+        person = idea["submitter"]
+        writer.writerow(
+            {
+                **{k: idea[k] for k in ("code", "sector", "title", "description", "status")},
+                "partners_needed": ";".join(idea["partners_needed"]),
+                "needs": ";".join(idea["needs"]),
+                "language": idea["language"] or "",
+                "submitted_at": idea["submitted_at"],
+                "submitter_name": person["name"] or "",
+                "submitter_organisation": person["organisation"] or "",
+                "submitter_actor_type": person["actor_type"] or "",
+                "history": json.dumps(idea["history"], ensure_ascii=False),
+            }
+        )
+    return buffer.getvalue()
 
 
 @db_app.command("upgrade")

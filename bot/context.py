@@ -83,8 +83,8 @@ class Command:
     summary: str
     needs: RoleName | None = None
     # For a curator's command: the sector it acts on (default: the one its first argument
-    # names), or the reply that says why there is none.
-    sector_of: Callable[[Context], Sector | list[Action]] | None = None
+    # names), the reply that says why there is none, or None for "any sector they curate".
+    sector_of: Callable[[Context], Sector | list[Action] | None] | None = None
 
 
 AnswerHandler = Callable[[Context, str | None], list[Action]]
@@ -94,12 +94,12 @@ AnswerHandler = Callable[[Context, str | None], list[Action]]
 class Feature:
     """A module of the engine: the commands it answers, what it does with plain messages
     (after the engine stored them), the conversations it leads (flow name -> handler of the
-    member's next answer, None for /skip), and what it adds after any event."""
+    member's next answer, None for /skip), the dialogs it takes whole, and what it adds
+    after any event."""
 
     name: str
     commands: Sequence[Command] = ()
     on_message: Handler | None = None
     flows: dict[str, AnswerHandler] = field(default_factory=dict)
-    # The message the engine stored for this event, if any (features may annotate it).
-    message: Message | None = None
+    forms: dict[str, Handler] = field(default_factory=dict)  # a whole dialog, by form name
     after_event: Handler | None = None

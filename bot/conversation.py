@@ -51,9 +51,13 @@ def is_here(ctx: Context) -> bool:
     )
 
 
-def ask(ctx: Context, text: str, choices: list[tuple[str, str]] | None = None) -> Ask:
+def ask(
+    ctx: Context, text: str, choices: list[tuple[str, str]] | None = None, hint: str = ""
+) -> Ask:
     """A question in the member's language; `choices` are (value, translated label) pairs."""
-    if choices:
+    if hint:
+        pass
+    elif choices:
         hint = ctx._("Answer with a number or a word from the list, /skip or /cancel.")
     else:
         hint = ctx._("Write your answer, or /skip or /cancel.")

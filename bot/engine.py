@@ -15,12 +15,23 @@ from sqlalchemy import Engine as DatabaseEngine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
-from bot import access, admin, conversation, language, members, polls, profile, sectors, threads
+from bot import (
+    access,
+    admin,
+    conversation,
+    ideas,
+    language,
+    members,
+    polls,
+    profile,
+    sectors,
+    threads,
+)
 from bot import help as help_feature
 from bot.actions import Action, Reply
 from bot.config import Settings
-from bot.context import AnswerHandler, Command, Context, Feature
-from bot.events import ArgumentError, CommandIssued, Event, MessagePosted
+from bot.context import AnswerHandler, Command, Context, Feature, Handler
+from bot.events import ArgumentError, CommandIssued, Event, FormSubmitted, MessagePosted
 from bot.i18n import N_, translator
 from bot.outgoing import enqueue
 from storage.database import transaction
@@ -36,6 +47,7 @@ DEFAULT_FEATURES: tuple[Feature, ...] = (
     sectors.FEATURE,
     threads.FEATURE,
     polls.FEATURE,
+    ideas.FEATURE,
     admin.FEATURE,
     conversation.FEATURE,
 )
@@ -55,6 +67,7 @@ class Engine:
         self.features = tuple(features)
         self.commands: dict[str, Command] = {}
         self.flows: dict[str, AnswerHandler] = {}
+        self.forms: dict[str, Handler] = {}
         for feature in self.features:
             for command in feature.commands:
                 if command.name in self.commands:
@@ -64,6 +77,7 @@ class Engine:
                 if flow in self.flows:
                     raise ValueError(f"two features lead the conversation {flow!r}")
                 self.flows[flow] = handler
+            self.forms.update(feature.forms)
 
     def handle(self, event: Event) -> list[Action]:
         """Handle one event exactly once; returns the actions it led to ([] for a repeat)."""
@@ -139,6 +153,8 @@ class Engine:
             if not actions and event.private:
                 actions.append(ctx.reply(ctx._("I only understand commands here: try /help.")))
             return actions
+        if isinstance(event, FormSubmitted) and event.form in self.forms:
+            return self.forms[event.form](ctx)
         return []
 
     def _command(self, name: str, args: list[str]) -> Command | None:

@@ -68,3 +68,11 @@ def parse_command(text: str) -> tuple[str, str] | None:
     if not name or not all(c.isalnum() or c in "_-" for c in name):
         return None
     return name, rest.strip()
+
+
+@dataclass(frozen=True, kw_only=True)
+class FormSubmitted(Event):
+    """A whole form sent at once from a dialog (a Slack modal): field name -> value(s)."""
+
+    form: str
+    values: dict[str, object]

@@ -19,6 +19,8 @@ from storage.types import utcnow
 def enqueue(session: Session, actions: Iterable[Action], event_key: str | None = None) -> None:
     now = utcnow()
     for action in actions:
+        if action.IN_REQUEST:
+            continue
         if action.coalesce_key and _merge_into_pending(session, action):
             continue
         entry = OutboxEntry(

@@ -21,12 +21,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, update
 from sqlmodel import Session, col, delete, select
 
-from bot.access import named_sector
+from bot.access import allows, named_sector, who_may
 from bot.actions import Action, PollResult, PostPoll, Reply, UpdatePoll
 from bot.context import Command, Context, Feature
 from bot.i18n import N_, translator
 from bot.posts import by_number, post_everywhere, posts_of, sector_by_number, where
-from bot.roles import may_curate
 from bot.sectors import find_sector, unknown_sector
 from storage.models import (
     Member,
@@ -392,8 +391,8 @@ def show_poll(ctx: Context) -> list[Action]:
     text = poll_text(poll, sector, tally(ctx.session, poll), ctx.settings.zone)
     if len(args) == len(ctx.args):
         return [ctx.reply(text)]
-    if not may_curate(ctx.session, ctx.member, sector):
-        who = _("a curator of {sector} or an administrator").format(sector=sector.slug)
+    if not allows(ctx, RoleName.CURATOR, sector):
+        who = who_may(ctx, RoleName.CURATOR, sector)
         return [ctx.reply(_("Only {who} may see who voted.").format(who=who))]
     if poll.anonymous:  # an open poll's text says so already
         notice = _("This poll is anonymous: nobody can see who voted what.")

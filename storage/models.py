@@ -79,6 +79,17 @@ class PollStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
+class IdeaStatus(enum.StrEnum):
+    """The idea pipeline, in the order an idea usually moves through it."""
+
+    NEW = "new"
+    UNDER_REVIEW = "under_review"
+    TO_TESTBED = "to_testbed"
+    PILOTING = "piloting"
+    DONE = "done"
+    DECLINED = "declined"
+
+
 class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
     SENDING = "sending"
@@ -338,3 +349,46 @@ class ChannelPost(SQLModel, table=True):
     outbox_id: int | None = Field(
         default=None, foreign_key="outbox.id", ondelete="SET NULL", index=True
     )
+
+
+class Idea(SQLModel, table=True):
+    """A member's idea for a sector, with what it needs, on its way through the pipeline."""
+
+    __tablename__ = "ideas"
+    __table_args__ = (
+        Index("ix_ideas_sector_created", "sector_id", "created_at"),
+        Index("ix_ideas_status", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=8, unique=True)  # the short id members type: /idea K7QX
+    sector_id: int = Field(foreign_key="sectors.id", ondelete="CASCADE")
+    title: str = Field(max_length=120)
+    description: str = Field(sa_type=Text)
+    partners: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    needs: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    language: str | None = Field(default=None, max_length=8)
+    status: IdeaStatus = Field(default=IdeaStatus.NEW, sa_type=str_enum(IdeaStatus))
+    submitted_by: int | None = Field(
+        default=None, foreign_key="members.id", ondelete="SET NULL", index=True
+    )
+    platform: str = Field(default="", max_length=20)  # where the submitter hears back
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class IdeaChange(SQLModel, table=True):
+    """One step of an idea's history: who moved it where, when, and why."""
+
+    __tablename__ = "idea_changes"
+    __table_args__ = (Index("ix_idea_changes_idea_at", "idea_id", "changed_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    idea_id: int = Field(foreign_key="ideas.id", ondelete="CASCADE")
+    status_from: IdeaStatus | None = Field(default=None, sa_type=str_enum(IdeaStatus))
+    status_to: IdeaStatus = Field(sa_type=str_enum(IdeaStatus))
+    note: str = Field(default="", sa_type=Text)
+    changed_by: int | None = Field(
+        default=None, foreign_key="members.id", ondelete="SET NULL", index=True
+    )
+    changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -12,11 +12,12 @@ from bot.i18n import available_languages, catalog_path, parse_po, translator
 
 TRANSLATED = ["nl", "fi", "sv"]
 # Entries a translation may leave as in English: command names and words that are the same.
-COMMANDS = {"/help", "/start", "/whoami", "/sectors", "/skip", "/cancel"}
+COMMANDS = {"/help", "/start", "/whoami", "/sectors", "/skip", "/cancel", "/ideas mine", "data"}
 SAME_AS_ENGLISH = {
     "nl": COMMANDS
     | {"curator", "open", "/join <sector>", "/leave <sector>", "/link <sector>"}
-    | {"/thread list [sector]", "/poll list [sector]"},
+    | {"/thread list [sector]", "/poll list [sector]", "/ideas [sector] [status]"}
+    | {"Sector: {sector}. Status: {status}."},
     "fi": COMMANDS,
     "sv": COMMANDS | {"Organisation: {organisation}"},
 }
