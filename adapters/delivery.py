@@ -23,11 +23,27 @@ EDIT_WAIT = timedelta(seconds=2)  # an edit waits until the message it edits is 
 
 
 class DeliveryError(Exception):
-    """A send failed; `retry_after` None means it never will succeed (e.g. chat gone)."""
+    """A send failed; `retry_after` None means it never will succeed (e.g. chat gone).
 
-    def __init__(self, reason: str, retry_after: timedelta | None = timedelta(seconds=30)):
+    `counts` False: the platform only asked to wait (a 429), so the try is not counted and
+    the entry can never be given up for it."""
+
+    def __init__(
+        self,
+        reason: str,
+        retry_after: timedelta | None = timedelta(seconds=30),
+        counts: bool = True,
+    ):
         super().__init__(reason)
         self.retry_after = retry_after
+        self.counts = counts
+
+
+def record_failure(database: Engine, entry_id: int, error: DeliveryError) -> None:
+    if not error.counts and error.retry_after is not None:
+        outbox.postpone(database, entry_id, error.retry_after)
+    else:
+        outbox.failed(database, entry_id, str(error), error.retry_after)
 
 
 Send = Callable[[Action, str | None], str | None]
@@ -48,21 +64,27 @@ def deliver_due(
             entry.payload,
             entry.edit_of,
         )
-        ready, edits = _edit_target(database, entry)
+        ready, edits = edit_target(database, entry)
         if not ready:
             continue
         try:
             message_id = send(action, edits)
         except DeliveryError as exc:
             log.warning("outbox %s: %s", entry.id, exc)
-            outbox.failed(database, entry.id, str(exc), exc.retry_after)
+            record_failure(database, entry.id, exc)
             continue
         outbox.delivered(database, entry.id, message_id)
         count += 1
     return count
 
 
-def _edit_target(database: Engine, entry: OutboxEntry) -> tuple[bool, str | None]:
+def as_action(entry: OutboxEntry) -> Action:
+    return Action.from_payload(
+        entry.kind, entry.platform, entry.chat_id, entry.thread_ref, entry.payload, entry.edit_of
+    )
+
+
+def edit_target(database: Engine, entry: OutboxEntry) -> tuple[bool, str | None]:
     """Whether an entry can go now, and the platform id of the message it edits."""
     assert entry.id is not None
     if entry.edit_of is None:

@@ -153,3 +153,13 @@ class FormErrors(Action):
     errors: dict[str, str]
 
     IN_REQUEST: ClassVar[bool] = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class Toast(Action):
+    """A short answer to a button press, shown where it was pressed (Telegram answers every
+    callback query inside its request)."""
+
+    text: str
+
+    IN_REQUEST: ClassVar[bool] = True

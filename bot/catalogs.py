@@ -1,7 +1,8 @@
 """Keeping the translation catalogs in step with the code.
 
-`python -m bot.catalogs` adds every new msgid of `bot/` to each `bot/locales/*/.../polder.po`
-(with an empty msgstr, for a translator) and drops msgids the code no longer uses. The test
+`python -m bot.catalogs` adds every new msgid of `bot/` and `adapters/` to each
+`bot/locales/*/.../polder.po` (with an empty msgstr, for a translator) and drops msgids the
+code no longer uses. The test
 suite uses `source_messages()` to fail on any missing or untranslated entry.
 """
 
@@ -13,15 +14,18 @@ from pathlib import Path
 
 from bot.i18n import LOCALES, available_languages, catalog_path, parse_po
 
-SOURCE = Path(__file__).parent
+# The packages whose words members see: the engine, and the channels' own notes.
+SOURCES = (Path(__file__).parent, Path(__file__).parent.parent / "adapters")
 # ctx._("..."), _("..."), N_("...") and translator(language)("...") mark a message
 MARKERS = {"_", "N_"}
 
 
-def source_messages(root: Path = SOURCE) -> dict[str, str]:
+def source_messages(roots: tuple[Path, ...] = SOURCES) -> dict[str, str]:
     """msgid -> 'file:line' of its first use, for every marked string under `root`."""
     found: dict[str, str] = {}
-    for path in sorted(root.rglob("*.py")):
+    paths = sorted(path for root in roots for path in root.rglob("*.py"))
+    for path in paths:
+        root = next(r for r in roots if r in path.parents)
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         for node in ast.walk(tree):
             if not (isinstance(node, ast.Call) and node.args):

@@ -124,7 +124,16 @@ def run(
     """Start every configured channel; with none configured, the console channel."""
     config = settings()
     db = database(config)
-    # Telegram and Slack channels join here when configured; until then, the console.
+    if config.telegram_token:
+        import asyncio
+
+        from adapters.serve import serve
+
+        mode = "webhook" if config.telegram_webhook else "long polling"
+        typer.echo(f"Starting the Telegram channel ({mode}); Ctrl-C stops it.")
+        with _job_runner(config, db):
+            asyncio.run(serve(Engine(db, config), db, config))
+        return
     typer.echo("No Slack or Telegram settings found: starting the console channel.")
     with _job_runner(config, db):  # closes polls at their deadline while the console runs
         _chat(config, db, name or _local_name(), room=None)

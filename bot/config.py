@@ -15,6 +15,8 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+TELEGRAM_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
+WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 # What each setting should hold, for error messages and `polder settings`.
 SETTINGS_HELP: dict[str, str] = {
@@ -23,6 +25,13 @@ SETTINGS_HELP: dict[str, str] = {
     "default_sectors": "comma-separated sector slugs (lowercase letters, digits, hyphens)",
     "log_level": "one of DEBUG, INFO, WARNING, ERROR",
     "languages": "comma-separated language codes the bot answers in, from: {available}",
+    "telegram_token": "the bot token BotFather gave, like 123456789:AA...",
+    "telegram_api_url": "the Bot API base URL, ending in /bot",
+    "telegram_file_url": "the Bot API file base URL, ending in /file/bot",
+    "telegram_webhook_url": "the public https URL Telegram posts updates to, ending in "
+    "/telegram/webhook",
+    "telegram_webhook_secret": "1 to 256 characters: letters, digits, _ and -",
+    "http_port": "a TCP port number, 1 to 65535",
 }
 
 
@@ -44,6 +53,13 @@ class Settings(BaseSettings):
     languages: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["en", "nl", "fi", "sv"]
     )
+    telegram_token: str | None = None
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_file_url: str = "https://api.telegram.org/file/bot"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: str | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=1, le=65535)
 
     @field_validator("timezone")
     @classmethod
@@ -80,6 +96,27 @@ class Settings(BaseSettings):
                 raise ValueError("no language given")
         return value
 
+    @field_validator("telegram_token")
+    @classmethod
+    def _token_shape(cls, value: str | None) -> str | None:
+        if value is not None and not TELEGRAM_TOKEN.match(value.strip()):
+            raise ValueError("not a Telegram bot token")
+        return value.strip() if value else None
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: str | None) -> str | None:
+        if value is not None and not WEBHOOK_SECRET.match(value):
+            raise ValueError("not a usable webhook secret")
+        return value
+
+    @field_validator("telegram_webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("not an http(s) URL")
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _level(cls, value: str) -> str:
@@ -92,20 +129,31 @@ class Settings(BaseSettings):
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    @property
+    def telegram_webhook(self) -> bool:
+        """A webhook when its URL is set (and then its secret must be too); else polling."""
+        return self.telegram_webhook_url is not None
+
 
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment, or a SettingsError naming each bad variable."""
+    from bot.i18n import available_languages
+
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else "?"
-            from bot.i18n import available_languages
-
             wanted = SETTINGS_HELP.get(field, "a valid value").format(
                 available=", ".join(available_languages())
             )
             reason = error["msg"].removeprefix("Value error, ")
             lines.append(f"POLDER_{field.upper()}: {reason}; it should hold {wanted}")
         raise SettingsError("\n".join(lines)) from None
+    if settings.telegram_webhook_url and not settings.telegram_webhook_secret:
+        raise SettingsError(
+            "POLDER_TELEGRAM_WEBHOOK_SECRET: missing; a webhook needs it, so that only Telegram "
+            "can post updates: it should hold " + SETTINGS_HELP["telegram_webhook_secret"]
+        )
+    return settings

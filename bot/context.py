@@ -94,12 +94,14 @@ AnswerHandler = Callable[[Context, str | None], list[Action]]
 class Feature:
     """A module of the engine: the commands it answers, what it does with plain messages
     (after the engine stored them), the conversations it leads (flow name -> handler of the
-    member's next answer, None for /skip), the dialogs it takes whole, and what it adds
-    after any event."""
+    member's next answer, None for /skip), the dialogs it takes whole, the buttons it drew,
+    the other events it answers, and what it adds after any event."""
 
     name: str
     commands: Sequence[Command] = ()
     on_message: Handler | None = None
     flows: dict[str, AnswerHandler] = field(default_factory=dict)
     forms: dict[str, Handler] = field(default_factory=dict)  # a whole dialog, by form name
+    buttons: dict[str, Handler] = field(default_factory=dict)  # by the prefix of their data
+    events: dict[type, Handler] = field(default_factory=dict)  # other events, by their type
     after_event: Handler | None = None

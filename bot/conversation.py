@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.actions import Action, Ask
+from bot.actions import Action, Ask, Toast
 from bot.context import Command, Context, Feature
+from bot.events import ButtonPressed
 from bot.i18n import N_
 from storage.models import ConversationState
 from storage.types import utcnow
@@ -96,8 +97,25 @@ def skip(ctx: Context) -> list[Action]:
     return ctx.flows[state.flow](ctx, None)
 
 
+def answer_button(ctx: Context) -> list[Action]:
+    """A press on a choice's button ('answer:<value>') answers the question asked."""
+    event = ctx.event
+    assert isinstance(event, ButtonPressed)
+    state = ctx.conversation
+    if state is None or not is_here(ctx) or state.flow not in ctx.flows:
+        return [
+            Toast(
+                platform=event.platform,
+                chat_id=event.chat_id,
+                text=ctx._("That question is no longer open."),
+            )
+        ]
+    return ctx.flows[state.flow](ctx, event.data.split(":", 1)[1])
+
+
 FEATURE = Feature(
     name="conversation",
+    buttons={"answer": answer_button},
     commands=[
         Command("skip", skip, N_("/skip"), N_("leave out the question asked")),
         Command("cancel", cancel, N_("/cancel"), N_("stop the questions in progress")),

@@ -31,7 +31,15 @@ from bot import help as help_feature
 from bot.actions import Action, Reply
 from bot.config import Settings
 from bot.context import AnswerHandler, Command, Context, Feature, Handler
-from bot.events import ArgumentError, CommandIssued, Event, FormSubmitted, MessagePosted
+from bot.events import (
+    ArgumentError,
+    ButtonPressed,
+    CommandIssued,
+    Event,
+    FormSubmitted,
+    MessageEdited,
+    MessagePosted,
+)
 from bot.i18n import N_, translator
 from bot.outgoing import enqueue
 from storage.database import transaction
@@ -68,6 +76,8 @@ class Engine:
         self.commands: dict[str, Command] = {}
         self.flows: dict[str, AnswerHandler] = {}
         self.forms: dict[str, Handler] = {}
+        self.buttons: dict[str, Handler] = {}
+        self.events: dict[type, list[Handler]] = {}
         for feature in self.features:
             for command in feature.commands:
                 if command.name in self.commands:
@@ -78,6 +88,9 @@ class Engine:
                     raise ValueError(f"two features lead the conversation {flow!r}")
                 self.flows[flow] = handler
             self.forms.update(feature.forms)
+            self.buttons.update(feature.buttons)
+            for kind, handler in feature.events.items():
+                self.events.setdefault(kind, []).append(handler)
 
     def handle(self, event: Event) -> list[Action]:
         """Handle one event exactly once; returns the actions it led to ([] for a repeat)."""
@@ -155,7 +168,13 @@ class Engine:
             return actions
         if isinstance(event, FormSubmitted) and event.form in self.forms:
             return self.forms[event.form](ctx)
-        return []
+        if isinstance(event, ButtonPressed):
+            handler = self.buttons.get(event.data.split(":", 1)[0])
+            return handler(ctx) if handler else []
+        if isinstance(event, MessageEdited):
+            self._take_in_edit(ctx, event)
+            return []
+        return [action for handler in self.events.get(type(event), []) for action in handler(ctx)]
 
     def _command(self, name: str, args: list[str]) -> Command | None:
         """`/thread open ...` is the command 'thread open' when there is one, else 'thread'."""
@@ -175,6 +194,23 @@ class Engine:
             )
         ).all()
         return max(rows, key=lambda c: c.thread_id != "", default=None)
+
+    @staticmethod
+    def _take_in_edit(ctx: Context, event: MessageEdited) -> None:
+        """The stored text follows a member's edit (of their own message only)."""
+        message = ctx.session.exec(
+            select(Message).where(
+                Message.platform == event.platform,
+                Message.platform_message_id == event.platform_message_id,
+                Message.member_id == ctx.member.id,
+            )
+        ).first()
+        if message is None:
+            return
+        detection = language.detect(event.text)
+        message.text = event.text
+        message.language = language.message_language(ctx.member, event.text, detection)
+        ctx.session.add(message)
 
     @staticmethod
     def _take_in(ctx: Context, event: MessagePosted, detection: language.Detection | None) -> None:

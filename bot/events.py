@@ -20,7 +20,8 @@ class Event:
     user_id: str
     user_name: str
     chat_id: str
-    thread_ref: str | None = None
+    thread_ref: str | None = None  # a topic of the chat (Telegram forum topic), if any
+    reply_to: str | None = None  # the platform id of the message this one answers, if any
     private: bool = False
     language_hint: str | None = None
     at: datetime = field(default_factory=utcnow)
@@ -76,3 +77,29 @@ class FormSubmitted(Event):
 
     form: str
     values: dict[str, object]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ButtonPressed(Event):
+    """A press on a button the bot drew: `data` says what it stands for ('vote:12:0')."""
+
+    data: str
+    platform_message_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageEdited(Event):
+    """A member edited a message: the stored text follows."""
+
+    platform_message_id: str
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChatJoined(Event):
+    """The bot was added to a group."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChatLeft(Event):
+    """The bot was removed from a group: it is unlinked and nothing more is sent there."""

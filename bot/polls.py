@@ -22,8 +22,9 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, delete, select
 
 from bot.access import allows, named_sector, who_may
-from bot.actions import Action, PollResult, PostPoll, Reply, UpdatePoll
+from bot.actions import Action, PollResult, PostPoll, Reply, Toast, UpdatePoll
 from bot.context import Command, Context, Feature
+from bot.events import ButtonPressed
 from bot.i18n import N_, translator
 from bot.posts import by_number, post_everywhere, posts_of, sector_by_number, where
 from bot.sectors import find_sector, unknown_sector
@@ -304,36 +305,34 @@ def voter_key(poll: Poll, member: Member) -> str:
     return hmac.new(poll.salt.encode(), str(member.id).encode(), hashlib.sha256).hexdigest()[:40]
 
 
-def vote(ctx: Context) -> list[Action]:
-    _ = ctx._
-    usage = _("Usage: {usage}").format(usage=_("/vote <poll> <number> [number ...]"))
-    if len(ctx.args) < 2:
-        return [ctx.reply(usage)]
-    found = find_poll(ctx, ctx.args[0])
-    if isinstance(found, list):
-        return found
-    # Lock the poll row (PostgreSQL) so a vote cannot slip in while it is being closed.
+def locked_open_poll(ctx: Context, poll_id: int) -> Poll | str:
+    """The poll, its row locked (PostgreSQL) so a vote cannot slip in while it is being
+    closed; or why it takes no votes."""
     poll = ctx.session.exec(
         select(Poll)
-        .where(col(Poll.id) == found.id)
+        .where(col(Poll.id) == poll_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one()
     if poll.status is PollStatus.CLOSED or poll.closes_at <= utcnow():
-        return [
-            ctx.reply(
-                _("Sorry, poll #{id} is closed: votes are no longer counted.").format(id=poll.id)
-            )
-        ]
-    try:
-        chosen = sorted({int(word) for word in ctx.args[1:]})
-    except ValueError:
-        return [ctx.reply(usage)]
-    if any(not 1 <= n <= len(poll.options) for n in chosen):
-        text = _("Choose option numbers from 1 to {n}.")
-        return [ctx.reply(text.format(n=len(poll.options)))]
-    if len(chosen) > 1 and not poll.multi:
-        return [ctx.reply(_("This poll takes one option: choose one number."))]
+        return ctx._("Sorry, poll #{id} is closed: votes are no longer counted.").format(id=poll.id)
+    return poll
+
+
+def current_choice(ctx: Context, poll: Poll) -> list[int]:
+    """The option numbers (from 1) the member has chosen in a poll so far."""
+    rows = ctx.session.exec(
+        select(PollVote.option).where(
+            PollVote.poll_id == poll.id, PollVote.voter_key == voter_key(poll, ctx.member)
+        )
+    ).all()
+    return sorted(option + 1 for option in rows)
+
+
+def cast(ctx: Context, poll: Poll, chosen: list[int]) -> tuple[str, list[Action]]:
+    """Record the member's choice (replacing any earlier one): what to tell them, and the
+    coalesced tally edits of every posted copy."""
+    _ = ctx._
     key = voter_key(poll, ctx.member)
     earlier = ctx.session.exec(
         select(PollVote).where(PollVote.poll_id == poll.id, PollVote.voter_key == key)
@@ -352,7 +351,7 @@ def vote(ctx: Context) -> list[Action]:
             )
         )
     ctx.session.flush()
-    picked = ", ".join(poll.options[n - 1] for n in chosen)
+    picked = ", ".join(poll.options[n - 1] for n in chosen) or "-"
     text = (
         _("Your vote on poll #{id} is changed: {options}.")
         if earlier
@@ -361,7 +360,57 @@ def vote(ctx: Context) -> list[Action]:
     sector = ctx.session.get(Sector, poll.sector_id)
     assert sector is not None
     updates = tally_updates(ctx.session, poll, sector, ctx.settings.zone, TALLY_SECONDS)
-    return [*updates, ctx.reply(text.format(id=poll.id, options=picked))]
+    return text.format(id=poll.id, options=picked), updates
+
+
+def vote(ctx: Context) -> list[Action]:
+    _ = ctx._
+    usage = _("Usage: {usage}").format(usage=_("/vote <poll> <number> [number ...]"))
+    if len(ctx.args) < 2:
+        return [ctx.reply(usage)]
+    found = find_poll(ctx, ctx.args[0])
+    if isinstance(found, list):
+        return found
+    poll = locked_open_poll(ctx, found.id)  # type: ignore[arg-type]
+    if isinstance(poll, str):
+        return [ctx.reply(poll)]
+    try:
+        chosen = sorted({int(word) for word in ctx.args[1:]})
+    except ValueError:
+        return [ctx.reply(usage)]
+    if any(not 1 <= n <= len(poll.options) for n in chosen):
+        text = _("Choose option numbers from 1 to {n}.")
+        return [ctx.reply(text.format(n=len(poll.options)))]
+    if len(chosen) > 1 and not poll.multi:
+        return [ctx.reply(_("This poll takes one option: choose one number."))]
+    said, updates = cast(ctx, poll, chosen)
+    return [*updates, ctx.reply(said)]
+
+
+def vote_button(ctx: Context) -> list[Action]:
+    """A press on an option's button ('vote:<poll>:<option>'): that option chosen, or (in a
+    poll with several choices) switched on or off. The answer is a short toast."""
+    event = ctx.event
+    assert isinstance(event, ButtonPressed)
+    try:
+        _kind, poll_ref, option_ref = event.data.split(":")
+        poll_id, number = int(poll_ref), int(option_ref) + 1
+    except ValueError:
+        return []
+    if ctx.session.get(Poll, poll_id) is None:
+        return [
+            Toast(platform=event.platform, chat_id=event.chat_id, text=ctx._("This poll is gone."))
+        ]
+    poll = locked_open_poll(ctx, poll_id)
+    if isinstance(poll, str):
+        return [Toast(platform=event.platform, chat_id=event.chat_id, text=poll)]
+    if not 1 <= number <= len(poll.options):
+        return []
+    chosen = [number]
+    if poll.multi:
+        chosen = sorted(set(current_choice(ctx, poll)) ^ {number})
+    said, updates = cast(ctx, poll, chosen)
+    return [*updates, Toast(platform=event.platform, chat_id=event.chat_id, text=said)]
 
 
 def close_early(ctx: Context) -> list[Action]:
@@ -586,4 +635,5 @@ FEATURE = Feature(
         Command("poll list", list_polls, N_("/poll list [sector]"), N_("the polls")),
         Command("vote", vote, N_("/vote <poll> <number> [number ...]"), N_("vote in a poll")),
     ],
+    buttons={"vote": vote_button},
 )

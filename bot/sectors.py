@@ -9,7 +9,9 @@ from sqlmodel import Session, col, select
 from bot.actions import Action
 from bot.config import SLUG
 from bot.context import Command, Context, Feature
+from bot.events import ChatJoined, ChatLeft
 from bot.i18n import N_
+from storage import outbox
 from storage.models import Channel, ChannelKind, Membership, RoleName, Sector
 
 DEFAULT_OBJECTIVES = {
@@ -167,8 +169,29 @@ def linked_channels(session: Session, sector: Sector) -> list[Channel]:
     )
 
 
+def chat_left(ctx: Context) -> list[Action]:
+    """Removed from a group: unlink it (and its topics) and send nothing more there."""
+    event = ctx.event
+    for channel in ctx.session.exec(
+        select(Channel).where(Channel.platform == event.platform, Channel.chat_id == event.chat_id)
+    ):
+        ctx.session.delete(channel)
+    outbox.drop_chat(ctx.session, event.platform, event.chat_id, "the bot left this chat")
+    return []
+
+
+def chat_joined(ctx: Context) -> list[Action]:
+    """Added to a group: say what the bot is for and how a curator links the group."""
+    text = ctx._(
+        "Hello! I am Polder: I carry this group's dialogue to the city's sector ecosystems. "
+        "A curator links the group to a sector with /link <sector>; /sectors lists them."
+    )
+    return [ctx.reply(text)]
+
+
 FEATURE = Feature(
     name="sectors",
+    events={ChatLeft: chat_left, ChatJoined: chat_joined},
     commands=[
         Command("sectors", list_sectors, N_("/sectors"), N_("the sectors and their objectives")),
         Command("join", join, N_("/join <sector>"), N_("join a sector's ecosystem")),

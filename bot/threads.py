@@ -201,7 +201,8 @@ def closed_reply(ctx: Context, thread: DialogueThread) -> Action:
 def attach_reply(ctx: Context) -> list[Action]:
     """A platform reply to a thread's posted question is kept against that thread."""
     event, message = ctx.event, ctx.message
-    if message is None or not event.thread_ref:
+    answered = event.reply_to or event.thread_ref
+    if message is None or not answered:
         return []
     thread = ctx.session.exec(
         select(DialogueThread)
@@ -210,7 +211,7 @@ def attach_reply(ctx: Context) -> list[Action]:
         .where(
             ChannelPost.platform == event.platform,
             ChannelPost.chat_id == event.chat_id,
-            OutboxEntry.platform_message_id == event.thread_ref,
+            OutboxEntry.platform_message_id == answered,
         )
     ).first()
     if thread is None:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import Engine, func, or_
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from storage.database import transaction
 from storage.models import OutboxEntry, OutboxStatus
@@ -96,6 +96,21 @@ def status_of(engine: Engine, entry_id: int) -> tuple[OutboxStatus, str | None] 
     with transaction(engine) as session:
         row = session.get(OutboxEntry, entry_id)
         return None if row is None else (row.status, row.platform_message_id)
+
+
+def drop_chat(session: Session, platform: str, chat_id: str, reason: str) -> int:
+    """Give up everything still waiting for a chat the bot can no longer write to."""
+    rows = session.exec(
+        select(OutboxEntry).where(
+            OutboxEntry.platform == platform,
+            OutboxEntry.chat_id == chat_id,
+            col(OutboxEntry.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+        )
+    ).all()
+    for row in rows:
+        row.status, row.last_error = OutboxStatus.FAILED, reason
+        session.add(row)
+    return len(rows)
 
 
 def pending_count(engine: Engine, platform: str | None = None) -> int:

@@ -1,0 +1,480 @@
+"""The Telegram channel: python-telegram-bot's `Bot` for the Bot API, updates by long polling
+or a webhook, turned into engine events; actions rendered as Telegram messages (HTML, inline
+buttons, photos) and delivered from the outbox at Telegram's limits.
+
+One limiter (the outbox deliverer's) keeps the pace; the library's own rate limiter is not
+used on top of it, and its requests are never retried behind our back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import Engine as DatabaseEngine
+from sqlmodel import select
+from telegram import (
+    Bot,
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+    User,
+)
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from adapters.charts import chart_table, poll_chart
+from adapters.delivery import DeliveryError, as_action, edit_target, record_failure
+from adapters.ratelimit import Limiter, telegram_limits
+from bot.actions import (
+    Action,
+    Ask,
+    Notify,
+    PollResult,
+    PostPoll,
+    PostThread,
+    Reply,
+    Toast,
+    UpdatePoll,
+)
+from bot.config import Settings
+from bot.engine import Engine
+from bot.events import (
+    ButtonPressed,
+    ChatJoined,
+    ChatLeft,
+    CommandIssued,
+    Event,
+    MessageEdited,
+    MessagePosted,
+)
+from bot.i18n import N_, translator
+from bot.language import normalise
+from bot.outgoing import enqueue
+from storage import outbox
+from storage.database import transaction
+from storage.models import Channel
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+POLL_TIMEOUT = 25  # seconds a getUpdates long poll waits for news
+IDLE_SECONDS = 0.25  # how often the deliverer looks at the outbox when it has nothing to do
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+PRIVACY_NOTE = N_(
+    "Note: this bot has group privacy on, so in groups it sees only commands and replies "
+    "to its own messages. To hear the whole dialogue, ask the bot's owner to switch it off "
+    "in BotFather (/setprivacy, Disable)."
+)
+
+
+def escape(text: str) -> str:
+    """Member-written text in HTML parse mode: every <, > and & escaped."""
+    return html.escape(text, quote=False)
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Pieces of at most `limit` characters, cut at line boundaries where there are any."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:  # a single line longer than a message
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            pieces.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not pieces:
+        pieces.append(current)
+    return pieces
+
+
+def display_name(user: User) -> str:
+    return user.full_name or user.username or str(user.id)
+
+
+class TelegramChannel:
+    """Translates Telegram updates into engine events and renders actions as Bot API calls."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        database: DatabaseEngine,
+        settings: Settings,
+        limiter: Limiter | None = None,
+        poll_timeout: int = POLL_TIMEOUT,
+    ) -> None:
+        assert settings.telegram_token, "POLDER_TELEGRAM_TOKEN is not set"
+        self.engine = engine
+        self.database = database
+        self.settings = settings
+        self.bot = Bot(
+            settings.telegram_token,
+            base_url=settings.telegram_api_url,
+            base_file_url=settings.telegram_file_url,
+        )
+        self.limiter = limiter or telegram_limits()
+        self.me: User | None = None
+        self.poll_timeout = poll_timeout
+
+    # --- start and stop -----------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Who the bot is, its commands in every language, and where updates come from."""
+        await self.bot.initialize()
+        self.me = await self.bot.get_me()
+        await self.register_commands()
+        if self.settings.telegram_webhook_url:
+            await self.bot.set_webhook(
+                self.settings.telegram_webhook_url,
+                secret_token=self.settings.telegram_webhook_secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+        else:
+            await self.bot.delete_webhook()
+
+    async def stop(self) -> None:
+        await self.bot.shutdown()
+
+    async def register_commands(self) -> None:
+        """`setMyCommands` per language: names stay ASCII, descriptions are translated."""
+        commands: dict[str, str] = {}
+        for command in self.engine.commands_list:
+            commands.setdefault(command.name.split()[0], command.summary)
+        for language in self.settings.languages:
+            _ = translator(language)
+            listed = [BotCommand(name, _(summary)[:256]) for name, summary in commands.items()]
+            code = None if language == "en" else language
+            await self.bot.set_my_commands(listed, language_code=code)
+
+    @property
+    def privacy_on(self) -> bool:
+        return self.me is not None and not self.me.can_read_all_group_messages
+
+    # --- updates in ---------------------------------------------------------------------
+
+    def translate(self, update: Update) -> Event | None:
+        """One update as an engine event; None for what the bot does not use."""
+        key = f"{PLATFORM}:{update.update_id}"
+        if update.callback_query is not None:
+            query = update.callback_query
+            message = query.message if isinstance(query.message, Message) else None
+            chat = message.chat if message else None
+            return ButtonPressed(
+                key=key,
+                platform=PLATFORM,
+                user_id=str(query.from_user.id),
+                user_name=display_name(query.from_user),
+                chat_id=str(chat.id if chat else query.from_user.id),
+                private=chat is None or chat.type == "private",
+                language_hint=query.from_user.language_code,
+                data=query.data or "",
+                platform_message_id=str(message.message_id) if message else None,
+            )
+        if update.my_chat_member is not None:
+            change = update.my_chat_member
+            common = dict(
+                key=key,
+                platform=PLATFORM,
+                user_id=str(change.from_user.id),
+                user_name=display_name(change.from_user),
+                chat_id=str(change.chat.id),
+                language_hint=change.from_user.language_code,
+                at=change.date,
+            )
+            status = change.new_chat_member.status
+            if status in ("left", "kicked"):
+                return ChatLeft(**common)  # type: ignore[arg-type]
+            if change.old_chat_member.status in ("left", "kicked"):
+                return ChatJoined(**common)  # type: ignore[arg-type]
+            return None
+        if update.edited_message is not None:
+            edited = update.edited_message
+            if edited.from_user is None or not (edited.text or edited.caption):
+                return None
+            return MessageEdited(
+                key=key,
+                platform=PLATFORM,
+                user_id=str(edited.from_user.id),
+                user_name=display_name(edited.from_user),
+                chat_id=str(edited.chat.id),
+                private=edited.chat.type == "private",
+                language_hint=edited.from_user.language_code,
+                platform_message_id=str(edited.message_id),
+                text=edited.text or edited.caption or "",
+            )
+        if update.message is not None:
+            return self._message(key, update.message)
+        return None
+
+    def _message(self, key: str, message: Message) -> Event | None:
+        user = message.from_user
+        text = message.text or message.caption
+        if user is None or user.is_bot or not text:
+            return None
+        topic = message.message_thread_id if message.is_topic_message else None
+        replied = message.reply_to_message
+        common = dict(
+            key=key,
+            platform=PLATFORM,
+            user_id=str(user.id),
+            user_name=display_name(user),
+            chat_id=str(message.chat.id),
+            thread_ref=str(topic) if topic else None,
+            reply_to=str(replied.message_id) if replied is not None else None,
+            private=message.chat.type == "private",
+            language_hint=user.language_code,
+            at=message.date,
+        )
+        command = self._command(message, text)
+        if command is not None:
+            name, rest = command
+            return CommandIssued(
+                command=name,
+                argument_text=rest,
+                platform_message_id=str(message.message_id),
+                **common,  # type: ignore[arg-type]
+            )
+        return MessagePosted(
+            text=text,
+            platform_message_id=str(message.message_id),
+            **common,  # type: ignore[arg-type]
+        )
+
+    def _command(self, message: Message, text: str) -> tuple[str, str] | None:
+        """('join', 'mobility') for '/join@polder_bot mobility'; None when not a command for
+        this bot (another bot's command in a group is not ours to answer)."""
+        entity = next(iter(message.entities or ()), None)
+        if entity is None or entity.type != "bot_command" or entity.offset != 0:
+            return None
+        word = text[1 : entity.length]
+        name, _, addressee = word.partition("@")
+        if (
+            addressee
+            and self.me is not None
+            and addressee.lower() != (self.me.username or "").lower()
+        ):
+            return None
+        return name.lower(), text[entity.length :].strip()
+
+    async def process(self, update: Update) -> None:
+        """Hand one update to the engine; answer what must be answered inside the request."""
+        event = self.translate(update)
+        if event is None:
+            return
+        actions = await asyncio.to_thread(self.engine.handle, event)
+        if update.callback_query is not None:
+            toast = next((a.text for a in actions if isinstance(a, Toast)), None)
+            try:  # every button press gets an answer, or its button keeps spinning
+                await self.bot.answer_callback_query(update.callback_query.id, text=toast)
+            except TelegramError as exc:
+                log.warning("could not answer a button press: %s", exc)
+        if isinstance(event, CommandIssued) and event.command == "link" and not event.private:
+            await asyncio.to_thread(self._note_privacy, event)
+
+    def _note_privacy(self, event: CommandIssued) -> None:
+        """A group just linked while the bot hears only commands there: say what to switch."""
+        if not self.privacy_on:
+            return
+        with transaction(self.database) as session:
+            linked = session.exec(
+                select(Channel).where(
+                    Channel.platform == PLATFORM, Channel.chat_id == event.chat_id
+                )
+            ).first()
+            if linked is None:
+                return
+            _ = translator(normalise(event.language_hint))
+            note = Reply(
+                platform=PLATFORM,
+                chat_id=event.chat_id,
+                thread_ref=event.thread_ref,
+                text=_(PRIVACY_NOTE),
+            )
+            enqueue(session, [note])
+
+    async def poll(self, stop: asyncio.Event) -> None:
+        """Long polling: getUpdates from the last confirmed offset until `stop` is set."""
+        offset: int | None = None
+        while not stop.is_set():
+            try:
+                updates = await self.bot.get_updates(
+                    offset=offset, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES
+                )
+            except RetryAfter as exc:
+                await asyncio.sleep(_seconds(exc.retry_after))
+                continue
+            except NetworkError as exc:
+                log.warning("getUpdates failed (%s); trying again", exc)
+                await asyncio.sleep(1)
+                continue
+            for update in updates:
+                try:
+                    await self.process(update)
+                except Exception:  # one bad update must not stop the channel
+                    log.exception("update %s failed", update.update_id)
+                offset = update.update_id + 1
+
+    # --- actions out --------------------------------------------------------------------
+
+    async def deliver_forever(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            sent = await self.deliver_due()
+            if not sent:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), IDLE_SECONDS)
+
+    async def deliver_due(self, chat_ids: Sequence[str] | None = None) -> int:
+        """Deliver what is due at Telegram's pace; returns how many entries went out."""
+        entries = await asyncio.to_thread(outbox.claim, self.database, PLATFORM, chat_ids, 100)
+        count = 0
+        for entry in entries:
+            assert entry.id is not None
+            wait = self.limiter.reserve(entry.chat_id, group=entry.chat_id.startswith("-"))
+            if wait > 0:  # over a limit: back in the queue until the window has room
+                await asyncio.to_thread(
+                    outbox.postpone, self.database, entry.id, timedelta(seconds=wait)
+                )
+                continue
+            ready, edits = await asyncio.to_thread(edit_target, self.database, entry)
+            if not ready:
+                continue
+            try:
+                message_id = await self.send(as_action(entry), edits)
+            except DeliveryError as exc:
+                log.warning("telegram outbox %s to %s: %s", entry.id, entry.chat_id, exc)
+                await asyncio.to_thread(record_failure, self.database, entry.id, exc)
+                if exc.retry_after is None and "blocked" in str(exc):
+                    await asyncio.to_thread(self._forget_chat, entry.chat_id, str(exc))
+                continue
+            await asyncio.to_thread(outbox.delivered, self.database, entry.id, message_id)
+            count += 1
+        return count
+
+    def _forget_chat(self, chat_id: str, reason: str) -> None:
+        """A chat that blocked or removed the bot: unlinked, and nothing more is sent."""
+        with transaction(self.database) as session:
+            for channel in session.exec(
+                select(Channel).where(Channel.platform == PLATFORM, Channel.chat_id == chat_id)
+            ):
+                session.delete(channel)
+            outbox.drop_chat(session, PLATFORM, chat_id, reason)
+
+    async def send(self, action: Action, edits: str | None) -> str | None:
+        """Render one action; the id of the (first) message it posted."""
+        try:
+            return await self._render(action, edits)
+        except RetryAfter as exc:
+            seconds = _seconds(exc.retry_after)
+            raise DeliveryError(
+                f"429 retry after {seconds}s", timedelta(seconds=seconds), counts=False
+            ) from exc
+        except Forbidden as exc:
+            raise DeliveryError(f"blocked: {exc.message}", retry_after=None) from exc
+        except BadRequest as exc:
+            if "message is not modified" in exc.message:
+                return edits
+            raise DeliveryError(f"bad request: {exc.message}", retry_after=None) from exc
+        except NetworkError as exc:
+            raise DeliveryError(f"network: {exc}", timedelta(seconds=5)) from exc
+
+    async def _render(self, action: Action, edits: str | None) -> str | None:
+        chat, topic = action.chat_id, _topic(action.thread_ref)
+        if isinstance(action, UpdatePoll):
+            if edits is None:
+                return None
+            await self.bot.edit_message_text(
+                escape(action.text)[:TEXT_LIMIT],
+                chat_id=chat,
+                message_id=int(edits),
+                parse_mode="HTML",
+                reply_markup=None if action.closed else _vote_buttons(action),
+            )
+            return edits
+        if isinstance(action, PostPoll):
+            return await self._text(chat, topic, escape(action.text), _vote_buttons(action))
+        if isinstance(action, PostThread):
+            text = f"<b>{escape(action.text)}</b>\n{escape(action.reply_hint)}"
+            return await self._text(chat, topic, text)
+        if isinstance(action, PollResult):
+            first = await self._text(chat, topic, f"<pre>{escape(action.text)}</pre>")
+            chart = await asyncio.to_thread(poll_chart, action)
+            caption = f"{chart.alt_text}\n{chart_table(action)}"[:CAPTION_LIMIT]
+            await self.bot.send_photo(
+                chat,
+                chart.png,
+                caption=escape(caption)[:CAPTION_LIMIT],
+                parse_mode="HTML",
+                message_thread_id=topic,
+            )
+            return first
+        if isinstance(action, Ask):
+            buttons = [
+                [InlineKeyboardButton(label[:60], callback_data=f"answer:{value}"[:64])]
+                for value, label in action.choices
+            ]
+            text = escape(action.text) + (f"\n<i>{escape(action.hint)}</i>" if action.hint else "")
+            return await self._text(
+                chat, topic, text, InlineKeyboardMarkup(buttons) if buttons else None
+            )
+        if isinstance(action, Reply | Notify):
+            return await self._text(chat, topic, escape(action.text))
+        log.info("telegram does not render %s", action.kind)
+        return None
+
+    async def _text(
+        self, chat: str, topic: int | None, text: str, markup: InlineKeyboardMarkup | None = None
+    ) -> str:
+        """sendMessage, split at line boundaries when longer than Telegram allows; buttons go
+        with the last piece. Returns the first piece's message id."""
+        pieces = split_text(text)
+        first: str | None = None
+        for number, piece in enumerate(pieces, 1):
+            sent = await self.bot.send_message(
+                chat,
+                piece,
+                parse_mode="HTML",
+                message_thread_id=topic,
+                reply_markup=markup if number == len(pieces) else None,
+            )
+            first = first or str(sent.message_id)
+        assert first is not None
+        return first
+
+
+def _vote_buttons(poll: PostPoll) -> InlineKeyboardMarkup | None:
+    if poll.closed:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    f"{option[:50]} · {count}", callback_data=f"vote:{poll.poll_id}:{n}"
+                )
+            ]
+            for n, (option, count) in enumerate(zip(poll.options, poll.counts, strict=True))
+        ]
+    )
+
+
+def _topic(thread_ref: str | None) -> int | None:
+    return int(thread_ref) if thread_ref and thread_ref.lstrip("-").isdigit() else None
+
+
+def _seconds(retry_after: int | timedelta) -> int:
+    if isinstance(retry_after, timedelta):
+        return max(1, int(retry_after.total_seconds()))
+    return max(1, int(retry_after))
