@@ -39,10 +39,13 @@ async def serve(engine: Engine, database: DatabaseEngine, settings: Settings) ->
         tasks.append(asyncio.create_task(server.serve(), name="http"))
         log.info("Telegram webhook served on %s:%s", settings.http_host, settings.http_port)
     else:
-        tasks.append(asyncio.create_task(telegram.poll(stop), name="telegram-polling"))
+        polling = asyncio.create_task(telegram.poll(stop), name="telegram-polling")
+        tasks.append(polling)
         log.info("Telegram: long polling")
     await stop.wait()
     if server is not None:
         server.should_exit = True
+    else:
+        polling.cancel()  # a getUpdates long poll would otherwise hold the stop for its timeout
     await asyncio.gather(*tasks, return_exceptions=True)
     await telegram.stop()

@@ -311,22 +311,26 @@ class TelegramChannel:
         offset: int | None = None
         while not stop.is_set():
             try:
-                updates = await self.bot.get_updates(
-                    offset=offset, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES
-                )
+                offset = await self.poll_once(offset)
             except RetryAfter as exc:
                 await asyncio.sleep(_seconds(exc.retry_after))
-                continue
             except NetworkError as exc:
                 log.warning("getUpdates failed (%s); trying again", exc)
                 await asyncio.sleep(1)
-                continue
-            for update in updates:
-                try:
-                    await self.process(update)
-                except Exception:  # one bad update must not stop the channel
-                    log.exception("update %s failed", update.update_id)
-                offset = update.update_id + 1
+
+    async def poll_once(self, offset: int | None) -> int | None:
+        """One getUpdates (waiting up to the poll timeout); returns the next offset, which
+        confirms to Telegram what was taken in."""
+        updates = await self.bot.get_updates(
+            offset=offset, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES
+        )
+        for update in updates:
+            try:
+                await self.process(update)
+            except Exception:  # one bad update must not stop the channel
+                log.exception("update %s failed", update.update_id)
+            offset = update.update_id + 1
+        return offset
 
     # --- actions out --------------------------------------------------------------------
 

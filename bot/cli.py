@@ -65,6 +65,10 @@ def settings() -> Settings:
         level=loaded.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # These libraries log request URLs (at INFO or DEBUG), and Telegram's URLs carry the bot
+    # token: nothing secret is ever logged, whatever POLDER_LOG_LEVEL says.
+    for chatty in ("httpx", "httpcore", "telegram", "hpack"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     return loaded
 
 

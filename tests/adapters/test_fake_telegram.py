@@ -185,10 +185,9 @@ def test_get_updates_limit_and_negative_offset(tg: FakeTelegram) -> None:
 
 
 def test_a_long_poll_returns_as_soon_as_an_update_arrives(tg: FakeTelegram) -> None:
-    threading.Timer(0.3, tg.push, [private_message(42, "late")]).start()
-
     async def body(bot: Bot) -> tuple[list[Update], float]:
         started = time.monotonic()
+        threading.Timer(0.3, tg.push, [private_message(42, "late")]).start()
         updates = await bot.get_updates(timeout=5)
         return list(updates), time.monotonic() - started
 

@@ -8,6 +8,7 @@ import asyncio
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from sqlmodel import select
 from starlette.testclient import TestClient
@@ -122,87 +123,111 @@ def test_start_registers_commands_per_language(channel: TelegramChannel, tg: Fak
     assert any(c.method.lower() == "deletewebhook" for c in tg.calls)
 
 
-def test_polling_start_answers_in_the_users_language(
-    channel: TelegramChannel, tg: FakeTelegram
-) -> None:
-    tg.push(private_message(4242, "/start", language_code="fi"))
+SECRET = "s3cret-token"
+
+
+def webhook_channel(database, settings: Settings, tg: FakeTelegram) -> TelegramChannel:
+    configured = telegram_settings(
+        settings,
+        tg,
+        telegram_webhook_url="https://polder.example.org/telegram/webhook",
+        telegram_webhook_secret=SECRET,
+    )
+    return started(configured, database, limiter=Limiter(Window(999, 1), None, Window(999, 1)))
+
+
+def arrive(channel: TelegramChannel, tg: FakeTelegram, mode: str, *updates: dict) -> None:
+    """Updates as Telegram hands them over in each mode: fetched with getUpdates, or posted
+    to the webhook with the secret token; then what they caused is delivered."""
 
     async def go() -> None:
-        stop = asyncio.Event()
-        polling = asyncio.create_task(channel.poll(stop))
-        for _ in range(50):
-            await asyncio.sleep(0.1)
-            if await channel.deliver_due():
-                break
-        stop.set()
-        await polling
+        if mode == "polling":
+            for update in updates:
+                tg.push(update)
+            channel.offset = await channel.poll_once(getattr(channel, "offset", None))
+        else:
+            transport = httpx.ASGITransport(app=create_app(telegram=channel))
+            async with httpx.AsyncClient(transport=transport, base_url="http://polder") as web:
+                for update in updates:
+                    response = await web.post(
+                        "/telegram/webhook", json=update, headers={SECRET_HEADER: SECRET}
+                    )
+                    assert response.status_code == 200
+        await channel.deliver_due()
 
     run(channel, go())
-    [answer, *_rest] = texts(tg, 4242)
-    finnish = translator("fi")("Polder connects you with your city's sector ecosystems. Commands:")
-    assert answer.startswith(finnish) and finnish != "Polder connects you"
 
 
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
 def test_join_thread_reply_and_vote_each_reach_the_engine_once(
-    channel: TelegramChannel, tg: FakeTelegram, database
+    database, settings: Settings, tg: FakeTelegram, mode: str
 ) -> None:
+    if mode == "polling":
+        unpaced = Limiter(Window(10_000, 1), None, Window(10_000, 1))
+        channel = started(
+            telegram_settings(settings, tg), database, poll_timeout=1, limiter=unpaced
+        )
+    else:
+        channel = webhook_channel(database, settings, tg)
     make_curator(database)
+    arrive(channel, tg, mode, private_message(MEMBER, "/start", language_code="nl"))
+    dutch = translator("nl")("Polder connects you with your city's sector ecosystems. Commands:")
+    assert texts(tg, MEMBER)[0].startswith(dutch)
+
     join = private_message(MEMBER, "/join mobility")
-    feed(channel, join, join)  # delivered twice: one effect
+    again = {**join, "update_id": join["update_id"]}
+    arrive(channel, tg, mode, join)
+    if mode == "webhook":
+        arrive(channel, tg, mode, again)  # Telegram's redelivery: same update id
     with transaction(database) as session:
         assert len(session.exec(select(Membership)).all()) == 1
     assert sum("Welcome to mobility" in t for t in texts(tg, MEMBER)) == 1
 
-    feed(channel, group_message(GROUP, CURATOR, "/link mobility"))
-    feed(
-        channel,
-        group_message(GROUP, CURATOR, "/thread open mobility Where is a bike lane missing?"),
-    )
+    arrive(channel, tg, mode, group_message(GROUP, CURATOR, "/link mobility"))
+    question = "/thread open mobility Where is a bike lane missing?"
+    arrive(channel, tg, mode, group_message(GROUP, CURATOR, question))
     [root] = [c for c in tg.sent(GROUP) if "Where is a bike lane missing?" in c.params["text"]]
-    root_id = root.result["message_id"]
     reply = group_message(
-        GROUP, MEMBER, "Along the canal to the station.", reply_to_message_id=root_id
+        GROUP,
+        MEMBER,
+        "Along the canal to the station.",
+        reply_to_message_id=root.result["message_id"],
     )
-    feed(channel, reply, reply)
+    arrive(channel, tg, mode, reply)
     with transaction(database) as session:
         [answer] = session.exec(select(Message).where(Message.thread_id == 1)).all()
         assert answer.text == "Along the canal to the station."
 
-    feed(channel, group_message(GROUP, CURATOR, '/poll mobility "Which first?" "E-bikes" "Buses"'))
+    poll = '/poll mobility "Which first?" "E-bikes" "Buses"'
+    arrive(channel, tg, mode, group_message(GROUP, CURATOR, poll))
     [posted] = [c for c in tg.sent(GROUP) if "Which first?" in c.params["text"]]
     buttons = posted.params["reply_markup"]["inline_keyboard"]
     assert [row[0]["callback_data"] for row in buttons] == ["vote:1:0", "vote:1:1"]
-    press = callback(MEMBER, GROUP, posted.result["message_id"], "vote:1:1")
-    feed(channel, press, press)
+    arrive(channel, tg, mode, callback(MEMBER, GROUP, posted.result["message_id"], "vote:1:1"))
     with transaction(database) as session:
         assert [v.option for v in session.exec(select(PollVote))] == [1]
     toasts = [c for c in tg.calls if c.method.lower() == "answercallbackquery"]
-    assert "counted: Buses" in toasts[0].params["text"]  # answered inside the request
+    assert len(toasts) == 1 and "counted: Buses" in toasts[0].params["text"]
     time.sleep(3.2)  # the tally's coalescing window
     deliver(channel)
     shown = tg.messages[GROUP][posted.result["message_id"]]
     assert "2. Buses: 1 (100%)" in shown.text
     assert [b[0][0] for b in shown.buttons] == ["E-bikes · 0", "Buses · 1"]
+    run(channel, channel.stop())
 
 
 def test_webhook_checks_the_secret_and_feeds_the_engine(
     engine: Engine, database, settings: Settings, tg: FakeTelegram
 ) -> None:
-    configured = telegram_settings(
-        settings,
-        tg,
-        telegram_webhook_url="https://polder.example.org/telegram/webhook",
-        telegram_webhook_secret="s3cret-token",
-    )
-    channel = started(configured, database, limiter=Limiter(Window(99, 1), None, Window(99, 1)))
-    assert tg.webhook is not None and tg.webhook["secret_token"] == "s3cret-token"
+    channel = webhook_channel(database, settings, tg)
+    assert tg.webhook is not None and tg.webhook["secret_token"] == SECRET
     update = private_message(5151, "/join energy", language_code="sv")
     with TestClient(create_app(telegram=channel)) as client:  # its own loop: a second channel
         for headers in ({}, {SECRET_HEADER: "wrong"}):
             assert client.post("/telegram/webhook", json=update, headers=headers).status_code == 403
         with transaction(database) as session:
             assert session.exec(select(Membership)).all() == []
-        ok = {SECRET_HEADER: "s3cret-token"}
+        ok = {SECRET_HEADER: SECRET}
         assert client.post("/telegram/webhook", json=update, headers=ok).status_code == 200
         assert client.post("/telegram/webhook", json=update, headers=ok).status_code == 200
         bad = client.post("/telegram/webhook", content=b"{not json", headers=ok)
@@ -304,3 +329,48 @@ def test_a_broadcast_to_200_groups_keeps_the_limits_and_loses_nothing(
         assert all(len(tg.sent(chat)) == 1 for chat in groups)
         assert tg.too_many_enforced == 0  # the limits were never crossed
         assert 200 / took <= 30  # the overall limit held
+
+
+def test_polder_run_serves_telegram_stops_on_sigterm_and_never_logs_the_token(
+    database_url: str, tmp_path
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    with FakeTelegram() as tg:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("POLDER_")}
+        env |= {
+            "POLDER_DATABASE_URL": database_url,
+            "POLDER_TELEGRAM_TOKEN": TOKEN,
+            "POLDER_TELEGRAM_API_URL": tg.base_url,
+            "POLDER_TELEGRAM_FILE_URL": tg.base_file_url,
+            "POLDER_LOG_LEVEL": "DEBUG",
+        }
+        polder = Path(sys.executable).with_name("polder")
+        process = subprocess.Popen(
+            [str(polder), "run"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            tg.push(private_message(9090, "/start", language_code="sv"))
+            deadline = time.monotonic() + 30
+            while not tg.sent(9090) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            swedish = translator("sv")(
+                "Polder connects you with your city's sector ecosystems. Commands:"
+            )
+            assert texts(tg, 9090)[0].startswith(swedish)
+            process.send_signal(signal.SIGTERM)
+            output, _ = process.communicate(timeout=15)
+        finally:
+            if process.poll() is None:
+                process.kill()
+        assert process.returncode == 0
+        assert TOKEN.split(":")[1] not in output
