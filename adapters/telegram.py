@@ -129,6 +129,7 @@ class TelegramChannel:
         self.limiter = limiter or telegram_limits()
         self.me: User | None = None
         self.poll_timeout = poll_timeout
+        self.next_window = IDLE_SECONDS  # seconds until the limiter has room again
 
     # --- start and stop -----------------------------------------------------------------
 
@@ -337,21 +338,22 @@ class TelegramChannel:
     async def deliver_forever(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             sent = await self.deliver_due()
-            if not sent:
+            if not sent:  # nothing went: wait for news, or for the limiter's window to open
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), IDLE_SECONDS)
+                    await asyncio.wait_for(stop.wait(), min(IDLE_SECONDS, self.next_window + 0.01))
 
     async def deliver_due(self, chat_ids: Sequence[str] | None = None) -> int:
         """Deliver what is due at Telegram's pace; returns how many entries went out."""
         entries = await asyncio.to_thread(outbox.claim, self.database, PLATFORM, chat_ids, 100)
         count = 0
+        held: list[int] = []  # over a limit: back in the queue until the window has room
+        waits: list[float] = []
         for entry in entries:
             assert entry.id is not None
             wait = self.limiter.reserve(entry.chat_id, group=entry.chat_id.startswith("-"))
-            if wait > 0:  # over a limit: back in the queue until the window has room
-                await asyncio.to_thread(
-                    outbox.postpone, self.database, entry.id, timedelta(seconds=wait)
-                )
+            if wait > 0:
+                held.append(entry.id)
+                waits.append(wait)
                 continue
             ready, edits = await asyncio.to_thread(edit_target, self.database, entry)
             if not ready:
@@ -366,6 +368,11 @@ class TelegramChannel:
                 continue
             await asyncio.to_thread(outbox.delivered, self.database, entry.id, message_id)
             count += 1
+        self.next_window = min(waits, default=IDLE_SECONDS)
+        if held:
+            await asyncio.to_thread(
+                outbox.release, self.database, held, timedelta(seconds=self.next_window)
+            )
         return count
 
     def _forget_chat(self, chat_id: str, reason: str) -> None:

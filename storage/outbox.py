@@ -81,14 +81,20 @@ def failed(engine: Engine, entry_id: int, error: str, retry_after: timedelta | N
 
 def postpone(engine: Engine, entry_id: int, wait: timedelta) -> None:
     """Put an entry back unsent, without counting a try (it waits for another to go first)."""
+    release(engine, [entry_id], wait)
+
+
+def release(engine: Engine, entry_ids: Sequence[int], wait: timedelta) -> None:
+    """Put claimed entries back unsent in one transaction, without counting a try: the
+    platform's pace, not a failure, held them."""
+    if not entry_ids:
+        return
     with transaction(engine) as session:
-        row = session.get(OutboxEntry, entry_id)
-        if row is None:
-            return
-        row.status = OutboxStatus.PENDING
-        row.attempts = max(0, row.attempts - 1)
-        row.not_before = utcnow() + wait
-        session.add(row)
+        for row in session.exec(select(OutboxEntry).where(col(OutboxEntry.id).in_(entry_ids))):
+            row.status = OutboxStatus.PENDING
+            row.attempts = max(0, row.attempts - 1)
+            row.not_before = utcnow() + wait
+            session.add(row)
 
 
 def status_of(engine: Engine, entry_id: int) -> tuple[OutboxStatus, str | None] | None:
