@@ -9,7 +9,6 @@ used on top of it, and its requests are never retried behind our back.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import html
 import logging
 from collections.abc import Sequence
@@ -29,7 +28,7 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from adapters.charts import chart_table, poll_chart
-from adapters.delivery import DeliveryError, as_action, edit_target, record_failure
+from adapters.delivery import AsyncDeliverer, DeliveryError
 from adapters.ratelimit import Limiter, telegram_limits
 from bot.actions import (
     Action,
@@ -56,7 +55,6 @@ from bot.events import (
 from bot.i18n import N_, translator
 from bot.language import normalise
 from bot.outgoing import enqueue
-from storage import outbox
 from storage.database import transaction
 from storage.models import Channel
 
@@ -66,7 +64,6 @@ PLATFORM = "telegram"
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 POLL_TIMEOUT = 25  # seconds a getUpdates long poll waits for news
-IDLE_SECONDS = 0.25  # how often the deliverer looks at the outbox when it has nothing to do
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 PRIVACY_NOTE = N_(
     "Note: this bot has group privacy on, so in groups it sees only commands and replies "
@@ -129,7 +126,9 @@ class TelegramChannel:
         self.limiter = limiter or telegram_limits()
         self.me: User | None = None
         self.poll_timeout = poll_timeout
-        self.next_window = IDLE_SECONDS  # seconds until the limiter has room again
+        self.deliverer = AsyncDeliverer(
+            database, PLATFORM, self.send, self.limiter, group=lambda chat: chat.startswith("-")
+        )
 
     # --- start and stop -----------------------------------------------------------------
 
@@ -336,53 +335,11 @@ class TelegramChannel:
     # --- actions out --------------------------------------------------------------------
 
     async def deliver_forever(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            sent = await self.deliver_due()
-            if not sent:  # nothing went: wait for news, or for the limiter's window to open
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), min(IDLE_SECONDS, self.next_window + 0.01))
+        await self.deliverer.forever(stop)
 
     async def deliver_due(self, chat_ids: Sequence[str] | None = None) -> int:
         """Deliver what is due at Telegram's pace; returns how many entries went out."""
-        entries = await asyncio.to_thread(outbox.claim, self.database, PLATFORM, chat_ids, 100)
-        count = 0
-        held: list[int] = []  # over a limit: back in the queue until the window has room
-        waits: list[float] = []
-        for entry in entries:
-            assert entry.id is not None
-            wait = self.limiter.reserve(entry.chat_id, group=entry.chat_id.startswith("-"))
-            if wait > 0:
-                held.append(entry.id)
-                waits.append(wait)
-                continue
-            ready, edits = await asyncio.to_thread(edit_target, self.database, entry)
-            if not ready:
-                continue
-            try:
-                message_id = await self.send(as_action(entry), edits)
-            except DeliveryError as exc:
-                log.warning("telegram outbox %s to %s: %s", entry.id, entry.chat_id, exc)
-                await asyncio.to_thread(record_failure, self.database, entry.id, exc)
-                if exc.retry_after is None and "blocked" in str(exc):
-                    await asyncio.to_thread(self._forget_chat, entry.chat_id, str(exc))
-                continue
-            await asyncio.to_thread(outbox.delivered, self.database, entry.id, message_id)
-            count += 1
-        self.next_window = min(waits, default=IDLE_SECONDS)
-        if held:
-            await asyncio.to_thread(
-                outbox.release, self.database, held, timedelta(seconds=self.next_window)
-            )
-        return count
-
-    def _forget_chat(self, chat_id: str, reason: str) -> None:
-        """A chat that blocked or removed the bot: unlinked, and nothing more is sent."""
-        with transaction(self.database) as session:
-            for channel in session.exec(
-                select(Channel).where(Channel.platform == PLATFORM, Channel.chat_id == chat_id)
-            ):
-                session.delete(channel)
-            outbox.drop_chat(session, PLATFORM, chat_id, reason)
+        return await self.deliverer.due(chat_ids)
 
     async def send(self, action: Action, edits: str | None) -> str | None:
         """Render one action; the id of the (first) message it posted."""
@@ -394,7 +351,7 @@ class TelegramChannel:
                 f"429 retry after {seconds}s", timedelta(seconds=seconds), counts=False
             ) from exc
         except Forbidden as exc:
-            raise DeliveryError(f"blocked: {exc.message}", retry_after=None) from exc
+            raise DeliveryError(f"blocked: {exc.message}", retry_after=None, gone=True) from exc
         except BadRequest as exc:
             if "message is not modified" in exc.message:
                 return edits
