@@ -1,5 +1,5 @@
-"""The project's ASGI app: the endpoints platforms post to (Telegram's webhook now, Slack's
-events later), served by uvicorn on POLDER_HTTP_HOST:POLDER_HTTP_PORT."""
+"""The project's ASGI app: the endpoints platforms post to (Telegram's webhook, Slack's events),
+served by uvicorn on POLDER_HTTP_HOST:POLDER_HTTP_PORT."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ import hmac
 import json
 import logging
 
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from telegram import Update
 
+from adapters.slack import SlackChannel
 from adapters.telegram import TelegramChannel
 
 log = logging.getLogger(__name__)
@@ -20,10 +22,17 @@ log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-def create_app(telegram: TelegramChannel | None = None) -> Starlette:
+def create_app(
+    telegram: TelegramChannel | None = None, slack: SlackChannel | None = None
+) -> Starlette:
     routes = [Route("/health", health, methods=["GET"])]
     if telegram is not None:
         routes.append(Route("/telegram/webhook", telegram_webhook(telegram), methods=["POST"]))
+    if slack is not None:
+        # Events, interactivity and the slash command share one Request URL; Bolt checks
+        # the signature (401 for a forged one or a timestamp older than 5 minutes).
+        handler = AsyncSlackRequestHandler(slack.app)
+        routes.append(Route("/slack/events", handler.handle, methods=["POST"]))
     return Starlette(routes=routes)
 
 

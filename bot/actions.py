@@ -163,3 +163,13 @@ class Toast(Action):
     text: str
 
     IN_REQUEST: ClassVar[bool] = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class Answer(Action):
+    """A reply seen only by the member who asked, returned inside the platform's request
+    (Slack: the slash command's ephemeral response)."""
+
+    text: str
+
+    IN_REQUEST: ClassVar[bool] = True

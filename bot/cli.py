@@ -67,7 +67,7 @@ def settings() -> Settings:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # These libraries log request URLs (at INFO or DEBUG), and Telegram's URLs carry the bot
     # token: nothing secret is ever logged, whatever POLDER_LOG_LEVEL says.
-    for chatty in ("httpx", "httpcore", "telegram", "hpack"):
+    for chatty in ("httpx", "httpcore", "telegram", "hpack", "slack_sdk", "slack_bolt"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
     return loaded
 
@@ -128,13 +128,18 @@ def run(
     """Start every configured channel; with none configured, the console channel."""
     config = settings()
     db = database(config)
-    if config.telegram_token:
+    if config.telegram_token or config.slack_bot_token:
         import asyncio
 
         from adapters.serve import serve
 
-        mode = "webhook" if config.telegram_webhook else "long polling"
-        typer.echo(f"Starting the Telegram channel ({mode}); Ctrl-C stops it.")
+        if config.telegram_token:
+            mode = "webhook" if config.telegram_webhook else "long polling"
+            typer.echo(f"Starting the Telegram channel ({mode}).")
+        if config.slack_bot_token:
+            mode = "Socket Mode" if config.slack_app_token else "HTTP at /slack/events"
+            typer.echo(f"Starting the Slack channel ({mode}).")
+        typer.echo("Ctrl-C stops them.")
         with _job_runner(config, db):
             asyncio.run(serve(Engine(db, config), db, config))
         return

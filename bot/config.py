@@ -32,6 +32,10 @@ SETTINGS_HELP: dict[str, str] = {
     "/telegram/webhook",
     "telegram_webhook_secret": "1 to 256 characters: letters, digits, _ and -",
     "http_port": "a TCP port number, 1 to 65535",
+    "slack_bot_token": "the app's Bot User OAuth Token, xoxb-...",
+    "slack_app_token": "an app-level token with connections:write, xapp-...",
+    "slack_signing_secret": "the app's Signing Secret (Basic Information page)",
+    "slack_api_url": "the Web API base URL, ending in /api/",
 }
 
 
@@ -58,6 +62,10 @@ class Settings(BaseSettings):
     telegram_file_url: str = "https://api.telegram.org/file/bot"
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: str | None = None
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=1, le=65535)
 
@@ -117,6 +125,20 @@ class Settings(BaseSettings):
             raise ValueError("not an http(s) URL")
         return value
 
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("xoxb-"):
+            raise ValueError("not a bot token")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("xapp-"):
+            raise ValueError("not an app-level token")
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _level(cls, value: str) -> str:
@@ -151,6 +173,12 @@ def load_settings(**overrides: object) -> Settings:
             reason = error["msg"].removeprefix("Value error, ")
             lines.append(f"POLDER_{field.upper()}: {reason}; it should hold {wanted}")
         raise SettingsError("\n".join(lines)) from None
+    if settings.slack_bot_token and not (settings.slack_app_token or settings.slack_signing_secret):
+        raise SettingsError(
+            "POLDER_SLACK_SIGNING_SECRET: missing; over HTTP Slack's requests are checked with "
+            "it (or set POLDER_SLACK_APP_TOKEN for Socket Mode): it should hold "
+            + SETTINGS_HELP["slack_signing_secret"]
+        )
     if settings.telegram_webhook_url and not settings.telegram_webhook_secret:
         raise SettingsError(
             "POLDER_TELEGRAM_WEBHOOK_SECRET: missing; a webhook needs it, so that only Telegram "

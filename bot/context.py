@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
-from bot.actions import Action, Notify, Reply
+from bot.actions import Action, Answer, Notify, Reply
 from bot.config import Settings
 from bot.events import Event
 from bot.i18n import translator
@@ -50,8 +50,11 @@ class Context:
         """`message` in the member's language."""
         return translator(self.language)(message)
 
-    def reply(self, text: str) -> Reply:
-        """An answer in the chat and thread the event came from."""
+    def reply(self, text: str) -> Reply | Answer:
+        """An answer in the chat and thread the event came from (inside the request, for an
+        event that is answered there)."""
+        if self.event.in_request:
+            return Answer(platform=self.event.platform, chat_id=self.event.chat_id, text=text)
         return Reply(
             platform=self.event.platform,
             chat_id=self.event.chat_id,

@@ -40,6 +40,7 @@ from bot.events import (
     MessageEdited,
     MessagePosted,
 )
+from bot.forms import Form, FormField
 from bot.i18n import N_, translator
 from bot.outgoing import enqueue
 from storage.database import transaction
@@ -135,6 +136,21 @@ class Engine:
                     actions += feature.after_event(ctx)
             enqueue(session, actions, event.key)
             return actions
+
+    def describe_form(
+        self, event: Event, form: Form
+    ) -> list[tuple[FormField, str, list[tuple[str, str]]]]:
+        """A form's fields as the member should see them in a dialog: (field, question in
+        their language, choices). Read-only: nothing is recorded."""
+        with transaction(self.database) as session:
+            member = members.member_for(session, event.platform, event.user_id, event.user_name)
+            language.apply_hint(member, event.language_hint)
+            ctx = Context(session, self.settings, event, member, None)
+            described = [
+                (f, ctx._(f.question), f.choices(ctx) if f.choices else []) for f in form.fields
+            ]
+            session.rollback()  # a first contact is made for real when the form comes back
+        return described
 
     @property
     def commands_list(self) -> list[Command]:

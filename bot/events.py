@@ -23,6 +23,9 @@ class Event:
     thread_ref: str | None = None  # a topic of the chat (Telegram forum topic), if any
     reply_to: str | None = None  # the platform id of the message this one answers, if any
     private: bool = False
+    # Answers to this member go back inside the platform's request (a Slack slash command's
+    # ephemeral reply) rather than through the outbox.
+    in_request: bool = False
     language_hint: str | None = None
     at: datetime = field(default_factory=utcnow)
 
