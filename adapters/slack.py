@@ -7,6 +7,8 @@ Block Kit and delivered from the outbox at about one message a second per channe
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 import re
 from collections.abc import Sequence
@@ -250,8 +252,11 @@ class SlackChannel:
                 values[block_id] = (given["selected_option"] or {}).get("value")
             else:
                 values[block_id] = given.get("value")
+        # A resubmission after errors is the same view with other values: a new event; the
+        # same values again (a redelivered envelope) are the same event.
+        digest = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
         event = FormSubmitted(
-            key=f"{PLATFORM}:view:{view['id']}:{view.get('hash', '')}",
+            key=f"{PLATFORM}:view:{view['id']}:{digest}",
             platform=PLATFORM,
             user_id=user,
             user_name=body["user"].get("name") or user,

@@ -788,7 +788,11 @@ def _with_ids(blocks: list[JSONDict], seed: str) -> list[JSONDict]:
 
 @dataclass
 class Call:
-    """One recorded Web API request (or "upload": the bytes POSTed to an upload URL)."""
+    """One recorded Web API request (or "upload": the bytes POSTed to an upload URL).
+
+    `encoding` says how the parameters came: "json" body, "form" (urlencoded) or "multipart"
+    body, or "query" (the query string only).
+    """
 
     method: str
     params: JSONDict
@@ -798,6 +802,8 @@ class Call:
     response: JSONDict
     token: str | None = None
     injected: bool = False
+    verb: str = "POST"
+    encoding: str = "query"
 
     @property
     def ok(self) -> bool:
@@ -1491,10 +1497,11 @@ class FakeSlack:
 
     # HTTP plumbing
 
-    async def _read(self, request: web.Request) -> tuple[JSONDict, dict[str, bytes]]:
+    async def _read(self, request: web.Request) -> tuple[JSONDict, str]:
         raw: JSONDict = dict(request.query)
-        files: dict[str, bytes] = {}
+        encoding = "query"
         if request.content_type == "application/json":
+            encoding = "json"
             try:
                 body = await request.json()
             except ValueError:
@@ -1507,10 +1514,10 @@ class FakeSlack:
             "multipart/form-data",
         ):
             form = await request.post()
+            if form:
+                encoding = "multipart" if request.content_type.startswith("multipart") else "form"
             for name, value in form.items():
-                if isinstance(value, web.FileField):
-                    files[name] = value.file.read()
-                else:
+                if not isinstance(value, web.FileField):
                     raw[name] = value
         for name in JSON_PARAMS:
             value = raw.get(name)
@@ -1520,16 +1527,16 @@ class FakeSlack:
                 except ValueError:
                     error = "invalid_blocks_format" if name == "blocks" else "invalid_arguments"
                     raise SlackError(error) from None
-        return raw, files
+        return raw, encoding
 
     async def _api(self, request: web.Request) -> web.StreamResponse:
         at = time.monotonic()
         method = request.match_info["method"]
         params: JSONDict = {}
         token: str | None = None
-        status, extra_headers, injected = 200, {}, False
+        status, extra_headers, injected, encoding = 200, {}, False, "query"
         try:
-            params, _ = await self._read(request)
+            params, encoding = await self._read(request)
             authorization = request.headers.get("Authorization", "")
             if authorization.startswith("Bearer "):
                 token = authorization[len("Bearer ") :].strip()
@@ -1546,7 +1553,18 @@ class FakeSlack:
         except SlackError as exc:
             injected = isinstance(exc, _Injected)
             status, response, extra_headers = exc.status, exc.body(), exc.headers()
-        call = Call(method, params, dict(request.headers), at, status, response, token, injected)
+        call = Call(
+            method,
+            params,
+            dict(request.headers),
+            at,
+            status,
+            response,
+            token,
+            injected,
+            request.method,
+            encoding,
+        )
         with self._lock:
             self.calls.append(call)
             if status == 429:
@@ -2006,6 +2024,7 @@ class FakeSlack:
                     at,
                     status,
                     {"ok": status == 200, "body": text},
+                    encoding="raw",
                 )
             )
         return web.Response(status=status, text=text, content_type="text/plain")
