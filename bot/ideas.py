@@ -259,10 +259,6 @@ def idea_command(ctx: Context) -> list[Action]:
     return change_status(ctx, idea, sector, ctx.args[2], " ".join(ctx.args[3:]).strip())
 
 
-def status_label(_: Any, status: IdeaStatus) -> str:
-    return _(STATUS_LABELS[status])
-
-
 def parse_status(ctx: Context, word: str) -> IdeaStatus | None:
     said = word.strip().lower().replace("-", "_")
     for status, label in STATUS_LABELS.items():

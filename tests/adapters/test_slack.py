@@ -244,3 +244,16 @@ def test_member_text_is_escaped_for_mrkdwn(slack: Harness, fs: FakeSlack, databa
     [root] = [c for c in fs.posted(CHANNEL) if "safe?" in json.dumps(c.params)]
     shown = json.dumps(root.params["blocks"])
     assert "&lt;!channel&gt; &amp; &lt;@U123&gt;" in shown and "<!channel>" not in shown
+
+
+def test_a_result_is_posted_with_its_chart_uploaded(
+    slack: Harness, fs: FakeSlack, database
+) -> None:
+    onboarded_curator(database)
+    slack.send(command("link mobility", CURATOR))
+    slack.send(command('poll mobility "Which first?" "E-bikes" "Buses"', CURATOR))
+    slack.send(command("poll close 1", CURATOR))
+    [upload] = fs.uploads
+    assert upload.data.startswith(b"\x89PNG") and upload.filename == "poll-1.png"
+    assert "E-bikes: 0" in (upload.alt_txt or "")
+    assert any("Result of poll #1" in json.dumps(c.params) for c in fs.posted(CHANNEL))

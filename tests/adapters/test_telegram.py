@@ -374,3 +374,44 @@ def test_polder_run_serves_telegram_stops_on_sigterm_and_never_logs_the_token(
                 process.kill()
         assert process.returncode == 0
         assert TOKEN.split(":")[1] not in output
+
+
+def test_results_come_with_a_chart_and_the_idea_form_with_buttons(
+    channel: TelegramChannel, tg: FakeTelegram, database
+) -> None:
+    make_curator(database)
+    feed(channel, group_message(GROUP, CURATOR, "/link mobility"))
+    feed(channel, group_message(GROUP, CURATOR, '/poll mobility "Which first?" "E-bikes" "Buses"'))
+    feed(channel, group_message(GROUP, CURATOR, "/poll close 1"))
+    [photo] = [c for c in tg.calls if c.method.lower() == "sendphoto" and c.ok]
+    assert photo.params["chat_id"] == GROUP and "E-bikes: 0" in photo.params["caption"]
+    assert any((s.photo is not None) for s in tg.messages[GROUP].values())
+
+    feed(channel, private_message(MEMBER, "/idea"))
+    feed(channel, private_message(MEMBER, "Cargo bikes for shops"))
+    feed(channel, private_message(MEMBER, "Shops share electric cargo bikes for deliveries."))
+    [ask] = [s for s in tg.messages[MEMBER].values() if "Which sector" in (s.text or "")]
+    assert [b[0][1] for b in ask.buttons] == [
+        "answer:circular-economy",
+        "answer:energy",
+        "answer:mobility",
+    ]
+    feed(channel, callback(MEMBER, MEMBER, ask.message_id, "answer:mobility"))
+    assert any("Which partners" in (s.text or "") for s in tg.messages[MEMBER].values())
+
+
+def test_a_forum_topic_is_linked_on_its_own(
+    channel: TelegramChannel, tg: FakeTelegram, database
+) -> None:
+    make_curator(database)
+    feed(channel, group_message(GROUP, CURATOR, "/link mobility", thread_id=77))
+    feed(channel, group_message(GROUP, MEMBER, "Trams every five minutes, please.", thread_id=77))
+    feed(channel, group_message(GROUP, MEMBER, "Off topic in General.", forum=True))
+    with transaction(database) as session:
+        [link] = session.exec(select(Channel)).all()
+        assert (link.chat_id, link.thread_id) == (str(GROUP), "77")
+        assert [m.text for m in session.exec(select(Message))] == [
+            "Trams every five minutes, please."
+        ]
+    replies = [c for c in tg.sent(GROUP) if "now linked" in c.params["text"]]
+    assert replies[0].params["message_thread_id"] == 77  # answered inside the topic
