@@ -18,7 +18,17 @@ from sqlalchemy import Engine as DatabaseEngine
 
 from adapters.charts import poll_chart
 from adapters.delivery import deliver_due
-from bot.actions import Action, Ask, Notify, PollResult, PostPoll, PostThread, Reply, UpdatePoll
+from bot.actions import (
+    Action,
+    Ask,
+    Notify,
+    PollResult,
+    PostDigest,
+    PostPoll,
+    PostThread,
+    Reply,
+    UpdatePoll,
+)
 from bot.engine import Engine
 from bot.events import CommandIssued, Event, MessagePosted, parse_command
 
@@ -77,7 +87,7 @@ class ConsoleChannel:
 
     def send(self, action: Action, edits: str | None = None) -> str | None:
         """Render one action as `bot> ` lines on this terminal."""
-        if isinstance(action, (Reply, Notify)):
+        if isinstance(action, (Reply, Notify, PostDigest)):
             lines = action.text.splitlines() or [""]
         elif isinstance(action, PollResult):
             lines = [*action.text.splitlines(), *self._chart(action)]

@@ -30,6 +30,7 @@ from bot.actions import (
     FormErrors,
     Notify,
     PollResult,
+    PostDigest,
     PostPoll,
     PostThread,
     Reply,
@@ -407,7 +408,7 @@ class SlackChannel:
                     buttons("answer", [(label, f"answer:{v}") for v, label in action.choices])
                 )
             return await self._post(channel, thread, action.text, blocks)
-        if isinstance(action, Reply | Notify):
+        if isinstance(action, Reply | Notify | PostDigest):
             return await self._post(channel, thread, action.text, sections(action.text))
         log.info("slack does not render %s", action.kind)
         return None

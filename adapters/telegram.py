@@ -35,6 +35,7 @@ from bot.actions import (
     Ask,
     Notify,
     PollResult,
+    PostDigest,
     PostPoll,
     PostThread,
     Reply,
@@ -398,7 +399,7 @@ class TelegramChannel:
             return await self._text(
                 chat, topic, text, InlineKeyboardMarkup(buttons) if buttons else None
             )
-        if isinstance(action, Reply | Notify):
+        if isinstance(action, Reply | Notify | PostDigest):
             return await self._text(chat, topic, escape(action.text))
         log.info("telegram does not render %s", action.kind)
         return None

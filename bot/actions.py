@@ -146,6 +146,16 @@ class PollResult(Action):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PostDigest(Action):
+    """A sector's digest for one week, sent to a staff channel that subscribed to it. `text`
+    is the digest in Markdown; a channel without richer means shows it as it is."""
+
+    sector: str
+    period: str  # the ISO week it covers: 2026-W47
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class FormErrors(Action):
     """Why a submitted dialog was not accepted, field by field, for the dialog to show."""
 

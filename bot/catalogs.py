@@ -1,6 +1,6 @@
 """Keeping the translation catalogs in step with the code.
 
-`python -m bot.catalogs` adds every new msgid of `bot/` and `adapters/` to each
+`python -m bot.catalogs` adds every new msgid of `bot/`, `adapters/` and `scheduled/` to each
 `bot/locales/*/.../polder.po` (with an empty msgstr, for a translator) and drops msgids the
 code no longer uses. The test
 suite uses `source_messages()` to fail on any missing or untranslated entry.
@@ -14,8 +14,8 @@ from pathlib import Path
 
 from bot.i18n import LOCALES, available_languages, catalog_path, parse_po
 
-# The packages whose words members see: the engine, and the channels' own notes.
-SOURCES = (Path(__file__).parent, Path(__file__).parent.parent / "adapters")
+# The packages whose words members see: the engine, the channels' own notes, the digests.
+SOURCES = tuple(Path(__file__).parent.parent / name for name in ("bot", "adapters", "scheduled"))
 # ctx._("..."), _("..."), N_("...") and translator(language)("...") mark a message
 MARKERS = {"_", "N_"}
 

@@ -28,7 +28,7 @@ from bot.roles import RoleError, grant, revoke
 from bot.sectors import SectorError, add_sector, all_sectors, ensure_sectors, find_sector
 from storage import migrate
 from storage.database import DatabaseURLError, open_engine, transaction
-from storage.models import Identity, Member, Role, RoleName, Sector
+from storage.models import DigestSubscription, Identity, Member, Role, RoleName, Sector
 
 if TYPE_CHECKING:
     from scheduled.runner import JobRunner
@@ -45,10 +45,14 @@ roles_app = typer.Typer(
 )
 export_app = typer.Typer(help="Open data for the city's portal.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+digest_app = typer.Typer(
+    help="Weekly digests for staff: subscriptions, and a preview.", no_args_is_help=True
+)
 app.add_typer(sectors_app, name="sectors")
 app.add_typer(roles_app, name="roles")
 app.add_typer(db_app, name="db")
 app.add_typer(export_app, name="export")
+app.add_typer(digest_app, name="digest")
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -150,15 +154,19 @@ def run(
 
 @app.command()
 def scheduler() -> None:
-    """Run the scheduled jobs alone (polls closed at their deadline, reminders) until Ctrl-C or
-    SIGTERM. `polder run` runs them too; several runners on one database do each job once."""
+    """Run the scheduled jobs alone (polls closed at their deadline, reminders, digests) until
+    Ctrl-C or SIGTERM. `polder run` runs them too; of several runners on one database, one
+    runs the jobs and the others stand by to take over."""
     config = settings()
     runner = _job_runner(config, database(config))
     stop = threading.Event()
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, lambda *_: stop.set())
     runner.start()
-    typer.echo("Scheduler running: polls close at their deadline. Ctrl-C stops it.")
+    typer.echo(
+        "Scheduler running: polls close at their deadline, digests go out on their schedule. "
+        "Ctrl-C stops it."
+    )
     try:
         while not stop.wait(STOP_CHECK_SECONDS):
             pass
@@ -405,6 +413,158 @@ def ideas_csv(ideas: list[dict[str, Any]]) -> str:
             }
         )
     return buffer.getvalue()
+
+
+PLATFORMS = ("telegram", "slack", "console")
+
+
+@digest_app.command("subscribe")
+def digest_subscribe(
+    sector: Annotated[str, typer.Argument(help="A sector's slug, or all.")],
+    cron: Annotated[
+        str,
+        typer.Argument(
+            help="When, in POLDER_TIMEZONE: minute hour day month weekday, quoted. "
+            "Default: '0 8 * * 1', Mondays at 08:00."
+        ),
+    ] = "",
+    channel: Annotated[
+        str | None,
+        typer.Option(help="A staff channel: telegram:CHAT_ID, slack:CHANNEL_ID or console:#room."),
+    ] = None,
+    topic: Annotated[
+        str | None, typer.Option(help="A forum topic (Telegram) or thread in the channel.")
+    ] = None,
+    folder: Annotated[
+        Path | None, typer.Option(help="A folder to write each digest to, as an HTML file.")
+    ] = None,
+    language: Annotated[str, typer.Option(help="The digest's language.")] = "en",
+) -> None:
+    """Send a sector's weekly digest (or every sector's) to a staff channel or a folder."""
+    from bot.cron import CronError
+    from bot.digests import ALL, FOLDER, subscribe
+
+    config = settings()
+    if (channel is None) == (folder is None):
+        fail("say where the digests go: --channel PLATFORM:CHAT or --folder DIR (one of them)")
+    if language not in config.languages:
+        fail(f"--language: use one of {', '.join(config.languages)}")
+    if folder is not None:
+        platform, chat_id, topic = FOLDER, str(folder.expanduser().resolve()), None
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            fail(f"cannot use the folder {folder}: {exc}")
+    else:
+        assert channel is not None
+        platform, _, chat_id = channel.partition(":")
+        if platform not in PLATFORMS or not chat_id:
+            fail(f"--channel {channel!r}: use telegram:CHAT_ID, slack:CHANNEL_ID or console:#room")
+    with transaction(database(config)) as session:
+        where = None
+        if sector.lower() != ALL:
+            where = find_sector(session, sector)
+            if where is None:
+                known = ", ".join(s.slug for s in all_sectors(session))
+                fail(f"there is no sector {sector!r}; sectors: {known}, or all")
+        try:
+            subscription, created = subscribe(
+                session,
+                config.zone,
+                platform=platform,
+                chat_id=chat_id,
+                thread_ref=topic,
+                sector=where,
+                cron=cron,
+                language=language,
+            )
+        except CronError as exc:
+            fail(str(exc))
+        line = _subscription_line(config, subscription, where)
+    verb = "subscribed" if created else "changed"
+    typer.echo(f"{verb} #{subscription.id}: {line}")
+
+
+def _subscription_line(
+    config: Settings, subscription: DigestSubscription, sector: Sector | None
+) -> str:
+    """'mobility to console:#staff at '0 8 * * 1', next 2026-11-30 08:00 (Europe/...)'."""
+    from bot.digests import ALL, destination, next_digest
+    from bot.polls import shown_time
+
+    when = next_digest(subscription, config.zone)
+    shown = shown_time(when, config.zone) if when else "-"
+    what = sector.slug if sector else ALL
+    return f"{what} to {destination(subscription)} at '{subscription.cron}', next {shown}"
+
+
+@digest_app.command("list")
+def digest_list() -> None:
+    """The digest subscriptions: sector, where to, schedule, next and last digest."""
+    from bot.digests import last_period, subscriptions
+
+    config = settings()
+    with transaction(database(config)) as session:
+        for subscription, sector in subscriptions(session):
+            line = _subscription_line(config, subscription, sector)
+            last = last_period(session, subscription)
+            typer.echo(f"#{subscription.id}\t{line}" + (f", last for {last}" if last else ""))
+
+
+@digest_app.command("unsubscribe")
+def digest_unsubscribe(
+    subscription_id: Annotated[str, typer.Argument(metavar="ID", help="#id, as listed.")],
+) -> None:
+    """Stop a digest subscription."""
+    from bot.digests import cancel, destination
+
+    config = settings()
+    with transaction(database(config)) as session:
+        subscription = cancel(session, subscription_id)
+        if subscription is None:
+            fail(f"there is no subscription {subscription_id}; polder digest list shows them")
+        typer.echo(f"unsubscribed #{subscription.id} ({destination(subscription)})")
+
+
+@digest_app.command("preview")
+def digest_preview(
+    sector: Annotated[str, typer.Option(help="The sector.")],
+    week: Annotated[
+        str | None,
+        typer.Option(
+            help="An ISO week such as 2026-W47. Default: the last complete week, or the "
+            "latest week with activity when that one is empty."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write to this file: HTML for .html, else Markdown (default: stdout)."),
+    ] = None,
+    language: Annotated[str, typer.Option(help="The digest's language.")] = "en",
+) -> None:
+    """Show a sector's digest without sending it."""
+    from scheduled.digests import preview
+    from scheduled.render import to_html, to_markdown
+
+    config = settings()
+    if language not in config.languages:
+        fail(f"--language: use one of {', '.join(config.languages)}")
+    with transaction(database(config)) as session:
+        where = find_sector(session, sector)
+        if where is None:
+            known = ", ".join(s.slug for s in all_sectors(session))
+            fail(f"there is no sector {sector!r}; sectors: {known}")
+        try:
+            digest = preview(session, where, config.zone, week)
+        except ValueError as exc:
+            fail(f"--week {week!r}: {exc}; use an ISO week such as 2026-W47")
+    as_html = out is not None and out.suffix.lower() in (".html", ".htm")
+    text = to_html(digest, language) if as_html else to_markdown(digest, language)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.write_text(text, encoding="utf-8")
+    typer.echo(f"digest of {where.slug} for {digest.label} written to {out}", err=True)
 
 
 @db_app.command("upgrade")

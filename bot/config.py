@@ -36,6 +36,7 @@ SETTINGS_HELP: dict[str, str] = {
     "slack_app_token": "an app-level token with connections:write, xapp-...",
     "slack_signing_secret": "the app's Signing Secret (Basic Information page)",
     "slack_api_url": "the Web API base URL, ending in /api/",
+    "scheduler_lease_seconds": "a number of seconds from 3 to 3600",
 }
 
 
@@ -68,6 +69,9 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=1, le=65535)
+    # On SQLite: how long the scheduler's lease lasts unrenewed, i.e. how soon another
+    # process takes over the jobs from one that died (PostgreSQL notices at once).
+    scheduler_lease_seconds: int = Field(default=15, ge=3, le=3600)
 
     @field_validator("timezone")
     @classmethod

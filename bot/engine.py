@@ -19,6 +19,7 @@ from bot import (
     access,
     admin,
     conversation,
+    digests,
     ideas,
     language,
     members,
@@ -58,6 +59,7 @@ DEFAULT_FEATURES: tuple[Feature, ...] = (
     polls.FEATURE,
     ideas.FEATURE,
     admin.FEATURE,
+    digests.FEATURE,
     conversation.FEATURE,
 )
 APOLOGY = N_("Sorry, something went wrong on our side. The team can see what happened.")

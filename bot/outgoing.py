@@ -16,8 +16,13 @@ from storage.models import ChannelPost, OutboxEntry, OutboxStatus
 from storage.types import utcnow
 
 
-def enqueue(session: Session, actions: Iterable[Action], event_key: str | None = None) -> None:
+def enqueue(
+    session: Session, actions: Iterable[Action], event_key: str | None = None
+) -> list[OutboxEntry]:
+    """Add the actions to the outbox; returns the entries added (not those merged into a
+    waiting one), so a caller can remember which entry delivers what."""
     now = utcnow()
+    added: list[OutboxEntry] = []
     for action in actions:
         if action.IN_REQUEST:
             continue
@@ -35,12 +40,14 @@ def enqueue(session: Session, actions: Iterable[Action], event_key: str | None =
             coalesce_key=action.coalesce_key,
         )
         session.add(entry)
+        added.append(entry)
         if action.post_id is not None:
             session.flush()
             post = session.get(ChannelPost, action.post_id)
             if post is not None:
                 post.outbox_id = entry.id
                 session.add(post)
+    return added
 
 
 def _merge_into_pending(session: Session, action: Action) -> bool:

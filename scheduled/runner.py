@@ -1,23 +1,29 @@
 """The job runner: APScheduler in a background thread, beside the console or on its own.
 
-At start it catches up (what fell due while no runner was up runs now); then a sweep every
-couple of seconds closes and reminds what is due and re-plans the exact jobs from the rows,
-so a poll another process created is planned within seconds and a restart loses nothing.
+Of several runners on one database, the one holding the lease (`scheduled.leader`) runs the
+jobs; the others sweep only to try for the lease, and take over when its holder is gone.
+The holder catches up as it takes over (what fell due while no runner was up runs now); then
+a sweep every couple of seconds closes and reminds what is due, sends the digests that are
+due, and re-plans the exact jobs from the rows, so a poll another process created is
+planned within seconds and a restart loses nothing.
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from datetime import UTC
 from types import TracebackType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine as DatabaseEngine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings
-from scheduled import polls
+from scheduled import digests, polls
+from scheduled.leader import Lease
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +33,17 @@ SWEEP_JOB = "sweep"
 
 class JobRunner:
     def __init__(
-        self, database: DatabaseEngine, settings: Settings, sweep_seconds: float = SWEEP_SECONDS
+        self,
+        database: DatabaseEngine,
+        settings: Settings,
+        sweep_seconds: float = SWEEP_SECONDS,
+        lease: Lease | None = None,
     ) -> None:
         self.database = database
         self.settings = settings
         self.sweep_seconds = sweep_seconds
+        self.lease = lease or Lease.on(database, settings.scheduler_lease_seconds)
+        self.failures = digests.Failures()
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             # One worker: the jobs share rows, and queueing them avoids contending with
@@ -41,13 +53,15 @@ class JobRunner:
         )
 
     def start(self) -> None:
-        """Catch up on what fell due, plan every open poll, then sweep every few seconds."""
+        """Take the lease if it is free and then catch up and plan; sweep every few seconds."""
         self.scheduler.start()
+        planned = 0
         try:
-            polls.run_due(self.database, self.settings)
-            planned = polls.plan(self.scheduler, self.database, self.settings)
+            if self.lease.hold():
+                planned = self._run_jobs()
         except BaseException:
             self.scheduler.shutdown(wait=False)
+            self.lease.release()
             raise
         self.scheduler.add_job(
             self.sweep,
@@ -59,21 +73,42 @@ class JobRunner:
             max_instances=1,
             misfire_grace_time=None,
         )
-        log.info("job runner started: %s poll job(s) planned", planned)
+        if self.lease.held:
+            log.info("job runner started: %s poll job(s) planned", planned)
+        else:
+            log.info("job runner started, standing by")
 
     def sweep(self) -> None:
-        """Close and remind what is due; plan what other processes created since."""
+        """Renew the lease, then close and remind what is due, send due digests, and plan
+        what other processes created since. Without the lease: drop the planned jobs."""
         try:
-            polls.run_due(self.database, self.settings)
-            polls.plan(self.scheduler, self.database, self.settings)
+            if self.lease.hold():
+                self._run_jobs()
+            else:
+                self._drop_planned()
         except SQLAlchemyError as exc:  # the database is away for now: the next sweep retries
             log.warning("sweep failed, retrying in %ss: %s", self.sweep_seconds, exc)
 
+    def _run_jobs(self) -> int:
+        polls.run_due(self.database, self.settings)
+        planned = polls.plan(self.scheduler, self.database, self.settings)
+        digests.run_due(self.database, self.settings, failures=self.failures)
+        return planned
+
+    def _drop_planned(self) -> None:
+        """Another process runs the jobs: this one keeps none of its own."""
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith(polls.JOB_PREFIX):
+                with suppress(JobLookupError):  # a date job is dropped once it has run
+                    self.scheduler.remove_job(job.id)
+
     def stop(self) -> None:
-        """Stop taking jobs and wait for the one running to finish."""
+        """Stop taking jobs, wait for the one running to finish, and give up the lease so
+        another runner takes over at once."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
             log.info("job runner stopped")
+        self.lease.release()
 
     @property
     def running(self) -> bool:

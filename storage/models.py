@@ -392,3 +392,54 @@ class IdeaChange(SQLModel, table=True):
         default=None, foreign_key="members.id", ondelete="SET NULL", index=True
     )
     changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class DigestSubscription(SQLModel, table=True):
+    """A staff channel that gets a sector's digest (or every sector's, `sector_id` None) at
+    the times its cron names, in `language`. `platform` 'folder' means files: `chat_id` is
+    then the directory they are written to."""
+
+    __tablename__ = "digest_subscriptions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    chat_id: str = Field(max_length=1000)
+    thread_ref: str | None = Field(default=None, max_length=100)
+    sector_id: int | None = Field(default=None, foreign_key="sectors.id", ondelete="CASCADE")
+    cron: str = Field(max_length=100)
+    language: str = Field(default="en", max_length=8)
+    active: bool = True
+    created_by: int | None = Field(default=None, foreign_key="members.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class DigestIssue(SQLModel, table=True):
+    """One digest decided for a subscription, sector and week: the unique key is what makes
+    it go out once, whichever scheduler gets there and however often. It is written in the
+    transaction that queues the message (`outbox_id`) or writes the file (`path`)."""
+
+    __tablename__ = "digest_issues"
+    __table_args__ = (UniqueConstraint("subscription_id", "sector_id", "period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="digest_subscriptions.id", ondelete="CASCADE")
+    sector_id: int = Field(foreign_key="sectors.id", ondelete="CASCADE", index=True)
+    period: str = Field(max_length=10)  # the ISO week it covers: 2026-W47
+    due_at: datetime = Field(sa_type=UTCDateTime)  # the cron time that made it due
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    outbox_id: int | None = Field(
+        default=None, foreign_key="outbox.id", ondelete="SET NULL", index=True
+    )
+    path: str | None = Field(default=None, sa_type=Text)
+
+
+class SchedulerLease(SQLModel, table=True):
+    """Who runs the scheduled jobs, on SQLite (PostgreSQL uses an advisory lock instead):
+    the holder renews `expires_at`, and once it passes anyone may take over."""
+
+    __tablename__ = "scheduler_lease"
+
+    name: str = Field(primary_key=True, max_length=40)
+    holder: str = Field(max_length=200)
+    acquired_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
