@@ -31,6 +31,9 @@ from storage.database import DatabaseURLError, open_engine, transaction
 from storage.models import DigestSubscription, Identity, Member, Role, RoleName, Sector
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from scheduled.polis import ImportResult, PolisExport
     from scheduled.runner import JobRunner
 
 STOP_CHECK_SECONDS = 0.5  # how soon `polder scheduler` notices a stop signal
@@ -53,6 +56,8 @@ app.add_typer(roles_app, name="roles")
 app.add_typer(db_app, name="db")
 app.add_typer(export_app, name="export")
 app.add_typer(digest_app, name="digest")
+import_app = typer.Typer(help="Import dialogue from elsewhere.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -565,6 +570,109 @@ def digest_preview(
         return
     out.write_text(text, encoding="utf-8")
     typer.echo(f"digest of {where.slug} for {digest.label} written to {out}", err=True)
+
+
+@import_app.command("polis")
+def import_polis(
+    folder: Annotated[Path, typer.Argument(help="A Polis export folder (comments.csv, ...).")],
+    sector: Annotated[str, typer.Option(help="The sector whose dialogue it becomes.")],
+) -> None:
+    """Load a Polis conversation as a sector's dialogue: one thread, its statements and votes."""
+    from scheduled.polis import PolisFormatError, read_export
+
+    try:
+        export = read_export(folder)
+    except PolisFormatError as exc:
+        fail(str(exc))
+    config = settings()
+    with transaction(database(config)) as session:
+        where = find_sector(session, sector)
+        if where is None:
+            known = ", ".join(s.slug for s in all_sectors(session))
+            fail(f"there is no sector {sector!r} (polder sectors add makes one); sectors: {known}")
+        result = _import_with_progress(session, where, export)
+    typer.echo(
+        f"{where.slug}: thread #{result.thread_id} {export.topic!r}: "
+        f"{result.messages_added} statements added, {result.already_there} already there, "
+        f"{result.moderated_out} moderated out left out; {result.members_added} members added"
+    )
+
+
+def _import_with_progress(session: Session, sector: Sector, export: PolisExport) -> ImportResult:
+    """Import one export with a progress bar on stderr."""
+    from scheduled.polis import import_export
+
+    with typer.progressbar(
+        length=len(export.kept), label=f"{export.folder.name} -> {sector.slug}", file=sys.stderr
+    ) as bar:
+        return import_export(session, sector, export, progress=bar.update)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Where the digests are written.")] = Path("polder-demo"),
+    polis: Annotated[
+        Path | None,
+        typer.Option(
+            help="Polis export folders to use (default: ../shared/data/polis/ when present, "
+            "else the sample shipped with Polder)."
+        ),
+    ] = None,
+    language: Annotated[str, typer.Option(help="The digests' language.")] = "en",
+) -> None:
+    """Build a demo city from Polis conversations and write each sector's digest as HTML."""
+    from scheduled.digest import build_digest, week_bounds
+    from scheduled.polis import (
+        ATTRIBUTION,
+        SAMPLE,
+        PolisFormatError,
+        busiest_week,
+        default_source,
+        demo_sector,
+        export_folders,
+        read_export,
+    )
+    from scheduled.render import to_html
+
+    config = settings()
+    if language not in config.languages:
+        fail(f"--language: use one of {', '.join(config.languages)}")
+    source = polis or default_source(Path(__file__).resolve().parents[1])
+    if not source.is_dir() or not export_folders(source):
+        fail(f"{source} holds no Polis export folders (with comments.csv, votes.csv, ...)")
+    try:
+        exports = [read_export(folder) for folder in export_folders(source)]
+    except PolisFormatError as exc:
+        fail(str(exc))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"cannot use the folder {out}: {exc}")
+    typer.echo(f"demo city from {source}", err=True)
+    db = database(config)
+    written: list[Path] = []
+    for export in exports:
+        plan = demo_sector(export.folder, export.topic)
+        with transaction(db) as session:
+            where = find_sector(session, plan.slug) or add_sector(
+                session, plan.slug, plan.name, plan.objective
+            )
+            _import_with_progress(session, where, export)
+            week = busiest_week(session, where, config.zone)
+            if week is None:
+                continue
+            start, end = week_bounds(week, config.zone)
+            digest = build_digest(session, where, start, end, config.zone)
+            path = out / f"{where.slug}-{week}.html"
+        path.write_text(to_html(digest, language), encoding="utf-8")
+        written.append(path)
+    if source.resolve() == SAMPLE.resolve():
+        typer.echo("The sample shipped with Polder: invented statements, in the Polis format.")
+    else:
+        typer.echo(ATTRIBUTION)
+    typer.echo(f"{len(written)} digests written to {out.resolve()}:")
+    for path in written:
+        typer.echo(f"  {path}")
 
 
 @db_app.command("upgrade")

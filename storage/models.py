@@ -443,3 +443,14 @@ class SchedulerLease(SQLModel, table=True):
     holder: str = Field(max_length=200)
     acquired_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class StatementVote(SQLModel, table=True):
+    """The agree / disagree / pass tally of an imported statement (a Polis comment)."""
+
+    __tablename__ = "statement_votes"
+
+    message_id: int = Field(foreign_key="messages.id", ondelete="CASCADE", primary_key=True)
+    agrees: int = 0
+    disagrees: int = 0
+    passes: int = 0
