@@ -381,7 +381,8 @@ FUNCTION_WORDS = {
     "de": "der die das den dem des ein eine einen einem einer und oder aber nicht auch noch nur "
     "sich mit von für auf aus bei nach über unter ist sind war waren wird werden kann können "
     "muss müssen soll sollte sollten wir ihr sie uns unser mehr viel sehr bitte dass wie was wer "
-    "brauchen braucht ich mir mich dich dir man zum zur beim vom",
+    "brauchen braucht ich mir mich dich dir man zum zur beim vom kein keine keinen keinem "
+    "keiner keines jede jeder jedes jeden diese dieser dieses diesen alle allen weniger",
     "fi": "että tai sekä kuin mutta myös vain nyt sitten tämä tuo nämä joka mikä kun jos niin "
     "olla oli ovat olisi ole voi pitää pitäisi meidän teidän heidän lisää paljon kiitos "
     "tarvitaan tarvitsee minä minun sinä",

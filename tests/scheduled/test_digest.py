@@ -571,3 +571,14 @@ def test_the_renderings_speak_the_readers_language(seed: Seed) -> None:
         markdown = to_markdown(digest, language)
         assert "## In numbers" not in markdown and "## Threads" not in markdown, language
         assert "Anna Consenting" in markdown
+
+
+def test_function_words_are_no_themes_in_any_language() -> None:
+    """Words like "keine" (seen as a theme of the real Austrian climate council digest) say
+    nothing about what a thread is about."""
+    from scheduled.digest import content_word
+
+    for word in ("keine", "jeder", "diese", "the", "niet", "että", "och", "perché"):
+        assert not content_word(word), word
+    for word in ("fahrrad", "klimarat", "bike", "fietspad", "pyörä", "cykel"):
+        assert content_word(word), word
