@@ -11,6 +11,7 @@ planned within seconds and a restart loses nothing.
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import suppress
 from datetime import UTC
 from types import TracebackType
@@ -44,6 +45,8 @@ class JobRunner:
         self.sweep_seconds = sweep_seconds
         self.lease = lease or Lease.on(database, settings.scheduler_lease_seconds)
         self.failures = digests.Failures()
+        self._sweeping = threading.Lock()  # held while a sweep runs, so stop can wait for it
+        self._stopping = threading.Event()
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             # One worker: the jobs share rows, and queueing them avoids contending with
@@ -81,13 +84,16 @@ class JobRunner:
     def sweep(self) -> None:
         """Renew the lease, then close and remind what is due, send due digests, and plan
         what other processes created since. Without the lease: drop the planned jobs."""
-        try:
-            if self.lease.hold():
-                self._run_jobs()
-            else:
-                self._drop_planned()
-        except SQLAlchemyError as exc:  # the database is away for now: the next sweep retries
-            log.warning("sweep failed, retrying in %ss: %s", self.sweep_seconds, exc)
+        with self._sweeping:
+            if self._stopping.is_set():
+                return
+            try:
+                if self.lease.hold():
+                    self._run_jobs()
+                else:
+                    self._drop_planned()
+            except SQLAlchemyError as exc:  # the database is away for now: the next sweep retries
+                log.warning("sweep failed, retrying in %ss: %s", self.sweep_seconds, exc)
 
     def _run_jobs(self) -> int:
         polls.run_due(self.database, self.settings)
@@ -103,11 +109,16 @@ class JobRunner:
                     self.scheduler.remove_job(job.id)
 
     def stop(self) -> None:
-        """Stop taking jobs, wait for the one running to finish, and give up the lease so
-        another runner takes over at once."""
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=True)
-            log.info("job runner stopped")
+        """Stop taking jobs, let the sweep in progress finish, and give up the lease so
+        another runner takes over at once.
+
+        The sweep is waited for here, not by APScheduler: its shutdown(wait=True) holds the
+        job stores' lock while it waits, and a sweep planning jobs needs that same lock."""
+        self._stopping.set()
+        with self._sweeping:
+            if self.scheduler.running:
+                self.scheduler.shutdown(wait=False)
+                log.info("job runner stopped")
         self.lease.release()
 
     @property
