@@ -1,8 +1,9 @@
-"""A closed poll's result as a bar chart image, for channels that show images.
+"""Charts as PNG images, for channels that show images: a closed poll's result, and the
+charts of a digest (participation over time, languages, actor types).
 
-Telegram sends it as a photo, Slack uploads it, the console writes it to a file; a channel that
-shows no images uses `chart_table` (or the result's own `text`). Every chart keeps its alt text,
-so the image is never the only way to read the result.
+Telegram sends them as photos, Slack uploads them, the console writes them to files and the
+digest's HTML page embeds them; a channel that shows no images uses the data table. Every
+chart keeps its alt text, so the image is never the only way to read it.
 
 Drawing uses matplotlib's object-oriented API (a `Figure` on an Agg canvas) and never pyplot:
 no display is needed on a server, nothing is registered globally, and several threads can draw
@@ -14,12 +15,13 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 
-from bot.actions import PollResult
+from bot.actions import PollResult, PostChart
 from bot.polls import percent
 
 WIDTH_PX = 800  # fits a phone screen without being scaled down much
@@ -39,6 +41,8 @@ TITLE_LINE_INCHES = 0.27
 MARGIN_INCHES = 0.55
 HEADROOM = 1.4  # the x range beyond the longest bar, for its "12 (100%)" label
 ELLIPSIS = " …"
+COLUMNS_HEIGHT_INCHES = 3.6  # a time series: the same height whatever its length
+TICKS_AT_MOST = 10  # a longer series labels every n-th column only
 
 
 @dataclass(frozen=True)
@@ -105,11 +109,21 @@ def measure(renderer: RendererAgg, size: float, weight: str = "normal") -> Calla
 
 
 def draw(title: str, options: Sequence[str], counts: Sequence[int], voters: int) -> Figure:
-    """The chart as a Figure on its own Agg canvas: options top to bottom in their given
-    order, each bar labelled with its count and share of voters. No x axis: the labels carry
-    the numbers. Text is never read as mathtext, so "$5 or $10" shows as typed."""
+    """A poll's chart: each option's bar labelled with its count and share of voters."""
     if len(options) != len(counts):
         raise ValueError(f"{len(options)} options but {len(counts)} counts")
+    return draw_bars(title, options, counts, bar_labels(counts, voters))
+
+
+def draw_bars(
+    title: str, options: Sequence[str], counts: Sequence[int], value_labels: Sequence[str]
+) -> Figure:
+    """Horizontal bars as a Figure on its own Agg canvas: options top to bottom in their given
+    order, each bar labelled at its end. No x axis: the labels carry the numbers. Text is
+    never read as mathtext, so "$5 or $10" shows as typed."""
+    if len(options) != len(counts):
+        raise ValueError(f"{len(options)} options but {len(counts)} counts")
+    value_labels = list(value_labels) or [str(c) for c in counts]
     figure = Figure(figsize=(WIDTH_PX / DPI, 1), dpi=DPI)
     renderer = FigureCanvasAgg(figure).get_renderer()
     title_lines = fit(title, measure(renderer, TITLE_SIZE, "bold"), TITLE_PX, TITLE_LINES)
@@ -125,7 +139,7 @@ def draw(title: str, options: Sequence[str], counts: Sequence[int], voters: int)
     bars = axes.barh(rows, list(counts), height=0.6, color=BAR_COLOUR)
     axes.set_yticks(rows, labels, fontsize=LABEL_SIZE, **text)
     axes.tick_params(axis="y", length=0, pad=8)
-    axes.bar_label(bars, labels=bar_labels(counts, voters), padding=6, fontsize=LABEL_SIZE, **text)
+    axes.bar_label(bars, labels=value_labels, padding=6, fontsize=LABEL_SIZE, **text)
     most = max(counts, default=0)
     axes.set_xlim(0, most * HEADROOM if most else 1)
     axes.set_ylim(len(options) - 0.5, -0.5)  # first option on top
@@ -133,15 +147,80 @@ def draw(title: str, options: Sequence[str], counts: Sequence[int], voters: int)
     for side in ("top", "right", "bottom"):
         axes.spines[side].set_visible(False)
     axes.spines["left"].set_color(AXIS_COLOUR)
+    _title(figure, title_lines)
+    return figure
+
+
+def _title(figure: Figure, lines: Sequence[str]) -> None:
     figure.suptitle(
-        "\n".join(title_lines),
+        "\n".join(lines),
         x=MARGIN_PX / WIDTH_PX,
         ha="left",
         fontsize=TITLE_SIZE,
         fontweight="bold",
-        **text,
+        color=TEXT_COLOUR,
+        parse_math=False,
     )
+
+
+def draw_columns(
+    title: str, labels: Sequence[str], values: Sequence[int], value_labels: Sequence[str]
+) -> Figure:
+    """A time series as columns, oldest on the left, on a light count axis. A long series
+    (56 days) labels every n-th column (its weeks' first days); a short one labels each
+    column and prints its value on top."""
+    if len(labels) != len(values):
+        raise ValueError(f"{len(labels)} labels but {len(values)} values")
+    figure = Figure(figsize=(WIDTH_PX / DPI, COLUMNS_HEIGHT_INCHES), dpi=DPI)
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    title_lines = fit(title, measure(renderer, TITLE_SIZE, "bold"), TITLE_PX, 2)
+    figure.set_layout_engine("constrained", h_pad=0.1, w_pad=MARGIN_PX / DPI)
+    axes = figure.add_subplot()
+    positions = list(range(len(values)))
+    bars = axes.bar(positions, list(values), width=0.75, color=BAR_COLOUR)
+    step = max(1, -(-len(labels) // TICKS_AT_MOST))
+    if step > 1:
+        step = 7 if len(labels) % 7 == 0 and len(labels) // 7 <= TICKS_AT_MOST else step
+    ticks = positions[::step]
+    axes.set_xticks(ticks, [labels[i] for i in ticks], fontsize=LABEL_SIZE - 2, color=TEXT_COLOUR)
+    if step == 1 and value_labels:
+        axes.bar_label(bars, labels=list(value_labels), padding=3, fontsize=LABEL_SIZE - 1)
+    most = max(values, default=0)
+    axes.set_ylim(0, most * 1.15 if most else 1)
+    axes.yaxis.get_major_locator().set_params(integer=True)
+    axes.tick_params(axis="both", colors=AXIS_COLOUR, labelcolor=TEXT_COLOUR)
+    axes.grid(axis="y", color="#e3e6eb", linewidth=0.8)
+    axes.set_axisbelow(True)
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+    for side in ("left", "bottom"):
+        axes.spines[side].set_color(AXIS_COLOUR)
+    _title(figure, title_lines)
     return figure
+
+
+class Plot(Protocol):
+    """What a chart is drawn from: a `PostChart`, or a digest chart before it is sent."""
+
+    title: str
+    style: str
+    labels: list[str]
+    values: list[int]
+    value_labels: list[str]
+
+
+def plot_png(plot: Plot) -> bytes:
+    """A chart's PNG, drawn in its style."""
+    if plot.style == "columns":
+        return png_bytes(draw_columns(plot.title, plot.labels, plot.values, plot.value_labels))
+    return png_bytes(draw_bars(plot.title, plot.labels, plot.values, plot.value_labels))
+
+
+def chart_of(action: PostChart) -> Chart:
+    """A digest chart's image with its alt text and title, as a channel sends it."""
+    return Chart(
+        png=plot_png(action), alt_text=action.alt_text, title=action.title, filename=action.filename
+    )
 
 
 def png_bytes(figure: Figure) -> bytes:

@@ -16,13 +16,14 @@ from typing import TextIO
 
 from sqlalchemy import Engine as DatabaseEngine
 
-from adapters.charts import poll_chart
+from adapters.charts import Chart, chart_of, poll_chart
 from adapters.delivery import deliver_due
 from bot.actions import (
     Action,
     Ask,
     Notify,
     PollResult,
+    PostChart,
     PostDigest,
     PostPoll,
     PostThread,
@@ -59,7 +60,7 @@ class ConsoleChannel:
                 raise ValueError("a room needs a name (--room NAME)")
         self.room = room
         self.out = out
-        self.charts = charts  # a folder for result charts (PNG); None: text only
+        self.charts = charts  # a folder for poll and digest charts (PNG); None: text only
         self._print_lock = threading.Lock()
 
     @property
@@ -87,8 +88,12 @@ class ConsoleChannel:
 
     def send(self, action: Action, edits: str | None = None) -> str | None:
         """Render one action as `bot> ` lines on this terminal."""
-        if isinstance(action, (Reply, Notify, PostDigest)):
+        if isinstance(action, (Reply, Notify)):
             lines = action.text.splitlines() or [""]
+        elif isinstance(action, PostDigest):
+            lines = action.plain_text().splitlines()
+        elif isinstance(action, PostChart):
+            lines = [action.title, *self._digest_chart(action), *action.table.splitlines()]
         elif isinstance(action, PollResult):
             lines = [*action.text.splitlines(), *self._chart(action)]
         elif isinstance(action, UpdatePoll):
@@ -112,11 +117,21 @@ class ConsoleChannel:
         """The result's bar chart as a PNG in the charts folder, and a line saying where."""
         if self.charts is None:
             return []
-        chart = poll_chart(result)
+        return [self._save(poll_chart(result))]
+
+    def _digest_chart(self, action: PostChart) -> list[str]:
+        """A digest chart's alt text, after where its PNG went when there is a charts folder."""
+        if self.charts is None:
+            return [action.alt_text]
+        return [self._save(chart_of(action))]
+
+    def _save(self, chart: Chart) -> str:
+        """The chart written to the charts folder; a line saying where, with its alt text."""
+        assert self.charts is not None
         self.charts.mkdir(parents=True, exist_ok=True)
         path = self.charts / chart.filename
         path.write_bytes(chart.png)
-        return [f"[{path}] {chart.alt_text}"]
+        return f"[{path}] {chart.alt_text}"
 
     def deliver(self) -> int:
         """Print what the outbox holds for this chat and for this member privately."""

@@ -25,6 +25,7 @@ from storage.models import Channel, OutboxEntry, OutboxStatus
 log = logging.getLogger(__name__)
 
 EDIT_WAIT = timedelta(seconds=2)  # an edit waits until the message it edits is posted
+FOLLOW_WAIT = timedelta(seconds=1)  # a digest's part waits until the part before it is sent
 
 
 class DeliveryError(Exception):
@@ -93,8 +94,16 @@ def as_action(entry: OutboxEntry) -> Action:
 
 
 def edit_target(database: Engine, entry: OutboxEntry) -> tuple[bool, str | None]:
-    """Whether an entry can go now, and the platform id of the message it edits."""
+    """Whether an entry can go now, and the platform id of the message it edits.
+
+    An entry that follows another waits until that one is delivered, or given up: the rest
+    of a digest is still worth sending when one of its charts could not be."""
     assert entry.id is not None
+    if entry.follows is not None:
+        before = outbox.status_of(database, entry.follows)
+        if before is not None and before[0] not in (OutboxStatus.DELIVERED, OutboxStatus.FAILED):
+            outbox.postpone(database, entry.id, FOLLOW_WAIT)
+            return False, None
     if entry.edit_of is None:
         return True, None
     target = outbox.status_of(database, entry.edit_of)
@@ -154,6 +163,7 @@ class AsyncDeliverer:
             try:
                 message_id = await self.send(as_action(entry), edits)
             except DeliveryError as exc:
+                self.limiter.restamp(entry.chat_id, group=self.group(entry.chat_id))
                 log.warning("%s outbox %s to %s: %s", self.platform, entry.id, entry.chat_id, exc)
                 await asyncio.to_thread(record_failure, self.database, entry.id, exc)
                 if exc.gone:
@@ -161,6 +171,7 @@ class AsyncDeliverer:
                         forget_chat, self.database, self.platform, entry.chat_id, str(exc)
                     )
                 continue
+            self.limiter.restamp(entry.chat_id, group=self.group(entry.chat_id))
             await asyncio.to_thread(outbox.delivered, self.database, entry.id, message_id)
             count += 1
         self.next_window = min(waits, default=IDLE_SECONDS)

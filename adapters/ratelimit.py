@@ -51,6 +51,18 @@ class Limiter:
                 times.append(now)
             return 0.0
 
+    def restamp(self, chat: str, group: bool) -> None:
+        """The send booked last for `chat` ended only now (a chart took a while to draw and
+        upload): count its windows from now, so the next message keeps the platform's pace."""
+        with self._lock:
+            now = self.clock()
+            stamped = [self._sent[chat], self._all]
+            if group and self.per_group is not None:
+                stamped.append(self._group_sent[chat])
+            for times in stamped:
+                if times:
+                    times[-1] = max(times[-1], now)
+
 
 def _wait(times: deque[float], window: Window, now: float) -> float:
     while times and times[0] <= now - window.seconds:

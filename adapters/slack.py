@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -20,9 +20,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine as DatabaseEngine
 
-from adapters.charts import chart_table, poll_chart
+from adapters.charts import chart_of, chart_table, poll_chart
 from adapters.delivery import AsyncDeliverer, DeliveryError
 from adapters.ratelimit import Limiter, Window
+from adapters.text import split_to_fit
 from bot.actions import (
     Action,
     Answer,
@@ -30,6 +31,7 @@ from bot.actions import (
     FormErrors,
     Notify,
     PollResult,
+    PostChart,
     PostDigest,
     PostPoll,
     PostThread,
@@ -57,6 +59,9 @@ log = logging.getLogger(__name__)
 PLATFORM = "slack"
 SECTION_LIMIT = 3000  # characters in one section block's text
 BLOCKS_LIMIT = 50  # blocks in one message
+HEADER_LIMIT = 150  # characters in a header block
+FALLBACK_LIMIT = 3000  # the notification text we send (Slack takes more, but shows less)
+ALT_LIMIT = 1000  # an uploaded image's alt text
 GONE = {"channel_not_found", "not_in_channel", "is_archived", "account_inactive", "invalid_auth"}
 SKIPPED_SUBTYPES = {"bot_message", "message_deleted", "channel_join", "channel_leave"}
 
@@ -64,6 +69,101 @@ SKIPPED_SUBTYPES = {"bot_message", "message_deleted", "channel_join", "channel_l
 def escape(text: str) -> str:
     """Member-written text in mrkdwn: &, < and > escaped, so nothing becomes a link or mention."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escaped_length(char: str) -> int:
+    """What one character of member text costs in mrkdwn, once escaped."""
+    return len(escape(char))
+
+
+def shortened(text: str, limit: int, cost: Callable[[str], int] = escaped_length) -> str:
+    """`text` cut to cost at most `limit`, ending in "…" when cut; still raw."""
+    if sum(map(cost, text)) <= limit:
+        return text
+    return split_to_fit(text, limit - 1, cost)[0] + "…"
+
+
+def fallback(text: str) -> str:
+    """A message's `text`, which notifications and screen readers use: escaped, shortened."""
+    return escape(shortened(text, FALLBACK_LIMIT))
+
+
+def section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def quoted(text: str) -> str:
+    """Member text as a mrkdwn quote: "> " before each of its lines."""
+    return "\n".join(f"> {line}" for line in escape(text).split("\n"))
+
+
+def quote_cost(char: str) -> int:
+    return escaped_length(char) + (2 if char == "\n" else 0)  # the next line's "> "
+
+
+# A digest block's mrkdwn marks around its escaped text. Bold is dropped where the text holds a
+# "*" itself: mrkdwn cannot escape one, and it would end the bold early.
+DIGEST_MARKS: dict[str, tuple[str, str]] = {
+    "heading": ("*", "*"),
+    "subheading": ("*", "*"),
+    "paragraph": ("", ""),
+    "item": ("• ", ""),
+    "table": ("```\n", "\n```"),
+}
+
+
+def digest_block(kind: str, text: str) -> list[dict[str, Any]]:
+    """One digest block as Block Kit: sections of at most SECTION_LIMIT characters (a block
+    longer than that in several), a note as context, a heading after a divider."""
+    if kind == "quote":
+        return [section(quoted(p)) for p in split_to_fit(text, SECTION_LIMIT - 2, quote_cost)]
+    if kind == "note":
+        return [
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(p)}]}
+            for p in split_to_fit(text, SECTION_LIMIT, escaped_length)
+        ]
+    opening, closing = DIGEST_MARKS.get(kind, ("", ""))
+    if opening == "*" and "*" in text:
+        opening = closing = ""
+    budget = SECTION_LIMIT - len(opening + closing)
+    blocks = [
+        section(f"{opening}{escape(p)}{closing}")
+        for p in split_to_fit(text, budget, escaped_length)
+    ]
+    return [{"type": "divider"}, *blocks] if kind == "heading" else blocks
+
+
+def digest_blocks(part: PostDigest) -> list[dict[str, Any]]:
+    """A digest part as Block Kit: its heading as a header, then its blocks in order."""
+    heading = shortened(part.heading, HEADER_LIMIT, len)  # plain text: nothing to escape
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": heading}}
+    ]
+    previous = None
+    for kind, text in part.blocks:
+        if not text.strip():
+            continue
+        rendered = digest_block(kind, text)
+        if not (kind == previous == "item" and _appended(blocks[-1], rendered)):
+            blocks += rendered
+        previous = kind
+    return blocks
+
+
+def _appended(last: dict[str, Any], rendered: list[dict[str, Any]]) -> bool:
+    """Add a list item to the section of the item before it, when it fits there: a list reads
+    as one, and takes fewer of a message's blocks."""
+    if len(rendered) != 1:
+        return False
+    text = f"{last['text']['text']}\n{rendered[0]['text']['text']}"
+    if len(text) > SECTION_LIMIT:
+        return False
+    last["text"]["text"] = text
+    return True
+
+
+def code_block(text: str) -> str:
+    return f"```\n{escape(text)}\n```"
 
 
 def sections(text: str) -> list[dict[str, Any]]:
@@ -408,10 +508,30 @@ class SlackChannel:
                     buttons("answer", [(label, f"answer:{v}") for v, label in action.choices])
                 )
             return await self._post(channel, thread, action.text, blocks)
-        if isinstance(action, Reply | Notify | PostDigest):
+        if isinstance(action, PostDigest):
+            return await self._post(channel, thread, action.plain_text(), digest_blocks(action))
+        if isinstance(action, PostChart):
+            return await self._chart(channel, thread, action)
+        if isinstance(action, Reply | Notify):
             return await self._post(channel, thread, action.text, sections(action.text))
         log.info("slack does not render %s", action.kind)
         return None
+
+    async def _chart(self, channel: str, thread: str | None, action: PostChart) -> str | None:
+        """The chart uploaded as an image with its alt text, its data table as the comment
+        that comes with it; the id of the file."""
+        chart = await asyncio.to_thread(chart_of, action)
+        uploaded = await self.client.files_upload_v2(
+            channel=channel,
+            file=chart.png,
+            filename=chart.filename,
+            title=chart.title,
+            alt_txt=shortened(chart.alt_text, ALT_LIMIT, len),
+            initial_comment=code_block(action.table),
+            thread_ts=thread,
+        )
+        files = uploaded.get("files") or [{}]
+        return files[0].get("id")
 
     async def _post(
         self, channel: str, thread: str | None, text: str, blocks: list[dict[str, Any]]
@@ -421,7 +541,7 @@ class SlackChannel:
         for start in range(0, len(blocks), BLOCKS_LIMIT):
             sent = await self.client.chat_postMessage(
                 channel=channel,
-                text=escape(text)[:3000],  # the notification text, and what screen readers say
+                text=fallback(text),
                 blocks=blocks[start : start + BLOCKS_LIMIT],
                 thread_ts=thread,
             )

@@ -27,14 +27,16 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from adapters.charts import chart_table, poll_chart
+from adapters.charts import chart_of, chart_table, poll_chart
 from adapters.delivery import AsyncDeliverer, DeliveryError
 from adapters.ratelimit import Limiter, telegram_limits
+from adapters.text import split_to_fit, take
 from bot.actions import (
     Action,
     Ask,
     Notify,
     PollResult,
+    PostChart,
     PostDigest,
     PostPoll,
     PostThread,
@@ -76,6 +78,124 @@ PRIVACY_NOTE = N_(
 def escape(text: str) -> str:
     """Member-written text in HTML parse mode: every <, > and & escaped."""
     return html.escape(text, quote=False)
+
+
+def units(text: str) -> int:
+    """A length as Telegram counts it, in UTF-16 code units (an emoji counts two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def escaped_units(char: str) -> int:
+    """What one character of member text costs in a message, once escaped."""
+    return units(escape(char))
+
+
+def shortened(text: str, limit: int) -> str:
+    """Member text escaped, within `limit` units: cut before escaping, ending in "…"."""
+    shown = escape(text)
+    if units(shown) <= limit:
+        return shown
+    return escape(split_to_fit(text, limit - 1, escaped_units)[0]) + "…"
+
+
+# How each kind of digest block shows, as (opening, closing) HTML around its escaped text;
+# "title" is the part's heading.
+DIGEST_TAGS: dict[str, tuple[str, str]] = {
+    "title": ("<b>", "</b>"),
+    "heading": ("<b>", "</b>"),
+    "subheading": ("<b><i>", "</i></b>"),
+    "paragraph": ("", ""),
+    "note": ("<i>", "</i>"),
+    "item": ("• ", ""),
+    "quote": ("<blockquote>", "</blockquote>"),
+    "table": ("<pre>", "</pre>"),
+}
+TIGHT = frozenset({"title", "heading", "subheading"})  # what they head follows on the next line
+MIN_PIECE = 16  # units: less room than this at the end of a message is left empty
+
+
+def block_html(kind: str, text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """One block as HTML, in as many pieces as `limit` needs (one, but for a block longer
+    than a message): each piece in the block's own tags, so every piece is whole."""
+    opening, closing = DIGEST_TAGS.get(kind, ("", ""))
+    budget = limit - units(opening + closing)
+    return [f"{opening}{escape(p)}{closing}" for p in split_to_fit(text, budget, escaped_units)]
+
+
+def separator(previous: str, kind: str) -> str:
+    """A blank line between blocks; a line break only after a heading, or between items."""
+    return "\n" if previous in TIGHT or previous == kind == "item" else "\n\n"
+
+
+def joined(run: Sequence[tuple[str, str]]) -> str:
+    """Rendered blocks as one message."""
+    text = ""
+    for number, (kind, html_text) in enumerate(run):
+        text += separator(run[number - 1][0], kind) if number else ""
+        text += html_text
+    return text
+
+
+def room_after(run: Sequence[tuple[str, str]], kind: str, limit: int) -> int:
+    """The units left in a message for a block of `kind` after `run`."""
+    if not run:
+        return limit
+    return limit - units(joined(run)) - len(separator(run[-1][0], kind))
+
+
+def digest_html(
+    heading: str, blocks: Sequence[Sequence[str]], limit: int = TEXT_LIMIT
+) -> list[str]:
+    """A digest part as Telegram HTML messages of at most `limit` units each, its heading
+    first. A block goes whole where it fits, else whole in the next message (taking the
+    headings above it along), and only a block longer than a message is cut."""
+    runs: list[list[tuple[str, str]]] = [[]]
+    for kind, text in [("title", heading), *blocks]:
+        if text.strip():
+            _place(runs, kind, text, limit)
+    return [joined(run) for run in runs if run]
+
+
+def _place(runs: list[list[tuple[str, str]]], kind: str, text: str, limit: int) -> None:
+    """Add one block to the messages (`runs`, the last one open): whole where it fits; whole
+    in a new message where it fits there; else cut, filling the room left in each message
+    (or starting a new one when little room is left)."""
+    opening, closing = DIGEST_TAGS.get(kind, ("", ""))
+    tags = units(opening + closing)
+    while text:
+        run = runs[-1]
+        room = room_after(run, kind, limit) - tags
+        size = sum(map(escaped_units, text))
+        if size > room and any(k not in TIGHT for k, _html in run):
+            heads = _heads(run)
+            if size <= room_after(heads, kind, limit) - tags or room < limit // 4:
+                del run[len(run) - len(heads) :]
+                runs.append(heads)  # the headings go with what they head
+                continue
+        if room < MIN_PIECE and run:
+            runs.append([])
+            continue
+        piece, text = take(text, room, escaped_units)
+        runs[-1].append((kind, f"{opening}{escape(piece)}{closing}"))
+        if text:
+            runs.append([])
+
+
+def _heads(run: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The headings at the end of a message."""
+    count = 0
+    while count < len(run) and run[-1 - count][0] in TIGHT:
+        count += 1
+    return list(run[len(run) - count :])
+
+
+def chart_caption(alt_text: str, table: str, limit: int = CAPTION_LIMIT) -> tuple[str, list[str]]:
+    """A chart photo's caption, its alt text over its data table, and the messages that carry
+    the table instead when both do not fit in a caption."""
+    both = f"{escape(alt_text)}\n<pre>{escape(table)}</pre>"
+    if units(both) <= limit:
+        return both, []
+    return shortened(alt_text, limit), block_html("table", table)
 
 
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
@@ -366,7 +486,7 @@ class TelegramChannel:
             if edits is None:
                 return None
             await self.bot.edit_message_text(
-                escape(action.text)[:TEXT_LIMIT],
+                shortened(action.text, TEXT_LIMIT),
                 chat_id=chat,
                 message_id=int(edits),
                 parse_mode="HTML",
@@ -381,11 +501,11 @@ class TelegramChannel:
         if isinstance(action, PollResult):
             first = await self._text(chat, topic, f"<pre>{escape(action.text)}</pre>")
             chart = await asyncio.to_thread(poll_chart, action)
-            caption = f"{chart.alt_text}\n{chart_table(action)}"[:CAPTION_LIMIT]
+            caption = f"{chart.alt_text}\n{chart_table(action)}"
             await self.bot.send_photo(
                 chat,
                 chart.png,
-                caption=escape(caption)[:CAPTION_LIMIT],
+                caption=shortened(caption, CAPTION_LIMIT),
                 parse_mode="HTML",
                 message_thread_id=topic,
             )
@@ -399,17 +519,48 @@ class TelegramChannel:
             return await self._text(
                 chat, topic, text, InlineKeyboardMarkup(buttons) if buttons else None
             )
-        if isinstance(action, Reply | Notify | PostDigest):
+        if isinstance(action, PostDigest):
+            return await self._messages(chat, topic, digest_html(action.heading, action.blocks))
+        if isinstance(action, PostChart):
+            return await self._chart(chat, topic, action)
+        if isinstance(action, Reply | Notify):
             return await self._text(chat, topic, escape(action.text))
         log.info("telegram does not render %s", action.kind)
         return None
+
+    async def _chart(self, chat: str, topic: int | None, action: PostChart) -> str:
+        """The chart as a photo captioned with its alt text and data table (the table in a
+        message of its own after it when the caption has no room for it)."""
+        chart = await asyncio.to_thread(chart_of, action)
+        caption, rest = chart_caption(chart.alt_text, action.table)
+        sent = await self.bot.send_photo(
+            chat,
+            chart.png,
+            caption=caption,
+            parse_mode="HTML",
+            message_thread_id=topic,
+            filename=chart.filename,
+        )
+        if rest:
+            await self._messages(chat, topic, rest)
+        return str(sent.message_id)
 
     async def _text(
         self, chat: str, topic: int | None, text: str, markup: InlineKeyboardMarkup | None = None
     ) -> str:
         """sendMessage, split at line boundaries when longer than Telegram allows; buttons go
         with the last piece. Returns the first piece's message id."""
-        pieces = split_text(text)
+        return await self._messages(chat, topic, split_text(text), markup)
+
+    async def _messages(
+        self,
+        chat: str,
+        topic: int | None,
+        pieces: Sequence[str],
+        markup: InlineKeyboardMarkup | None = None,
+    ) -> str:
+        """One sendMessage per piece of HTML, in order; buttons go with the last. Returns the
+        first message's id."""
         first: str | None = None
         for number, piece in enumerate(pieces, 1):
             sent = await self.bot.send_message(

@@ -145,14 +145,53 @@ class PollResult(Action):
     alt_text: str
 
 
+DIGEST_BLOCKS = frozenset({"heading", "subheading", "paragraph", "quote", "item", "table", "note"})
+
+
 @dataclass(frozen=True, kw_only=True)
 class PostDigest(Action):
-    """A sector's digest for one week, sent to a staff channel that subscribed to it. `text`
-    is the digest in Markdown; a channel without richer means shows it as it is."""
+    """One part of a sector's digest for a week, sent to a staff channel that subscribed.
+
+    A digest is several outbox entries (its parts and charts), each following the one before,
+    so a crash repeats one part at most. A part is a `heading` and `blocks`, [kind, text]
+    pairs with kinds from DIGEST_BLOCKS and texts as written (each channel escapes them its
+    own way): "table" is monospace, "quote" may hold an attribution on its last line."""
 
     sector: str
     period: str  # the ISO week it covers: 2026-W47
-    text: str
+    part: int  # 1-based
+    parts: int
+    heading: str
+    blocks: list[list[str]]
+
+    def plain_text(self) -> str:
+        """The part as plain text, for a channel without richer means (and notifications)."""
+        lines = [self.heading]
+        for kind, text in self.blocks:
+            if kind == "item":
+                text = f"• {text}"
+            elif kind == "quote":
+                text = "\n".join(f"> {line}" for line in text.splitlines())
+            lines += ["", text]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PostChart(Action):
+    """A chart, drawn by the channel from these numbers where it shows images.
+
+    `style` "bars" is one horizontal bar per label (languages, a poll's options), "columns" a
+    time series. `alt_text` says in words what it shows; `table` is the same numbers as
+    monospace text, shown beside the image, and instead of it where there are no images."""
+
+    title: str
+    style: str
+    labels: list[str]
+    values: list[int]
+    value_labels: list[str]  # printed at the end of each bar; empty for none
+    alt_text: str
+    table: str
+    filename: str
 
 
 @dataclass(frozen=True, kw_only=True)

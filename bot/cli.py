@@ -197,7 +197,7 @@ def chat(
     ] = None,
     charts: Annotated[
         Path | None,
-        typer.Option(help="A folder to save poll result charts in (PNG), as images."),
+        typer.Option(help="A folder to save poll and digest charts in, as PNG images."),
     ] = None,
 ) -> None:
     """Talk to the bot in this terminal. Piped input: one message per line, then exit."""

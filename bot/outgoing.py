@@ -17,10 +17,16 @@ from storage.types import utcnow
 
 
 def enqueue(
-    session: Session, actions: Iterable[Action], event_key: str | None = None
+    session: Session,
+    actions: Iterable[Action],
+    event_key: str | None = None,
+    in_order: bool = False,
 ) -> list[OutboxEntry]:
     """Add the actions to the outbox; returns the entries added (not those merged into a
-    waiting one), so a caller can remember which entry delivers what."""
+    waiting one), so a caller can remember which entry delivers what.
+
+    `in_order`: each entry waits for the one before it to be delivered (the parts of a
+    digest), where otherwise a part that must be retried would be overtaken by the next."""
     now = utcnow()
     added: list[OutboxEntry] = []
     for action in actions:
@@ -39,6 +45,9 @@ def enqueue(
             edit_of=action.edit_of,
             coalesce_key=action.coalesce_key,
         )
+        if in_order and added:
+            session.flush()
+            entry.follows = added[-1].id
         session.add(entry)
         added.append(entry)
         if action.post_id is not None:

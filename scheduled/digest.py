@@ -16,12 +16,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from bot.i18n import N_
@@ -39,10 +39,14 @@ from storage.models import (
     Poll,
     PollVote,
     Sector,
+    StatementVote,
 )
 
+ACTIVITY_WEEKS = 8  # how far back the participation charts look
 REPRESENTATIVE = 3  # quotes per thread
 THEMES = 3  # key phrases per thread
+AGREED = 3  # statements most agreed with, per thread (imported Polis votes)
+MIN_VOTES = 5  # agree + disagree votes a statement needs before its agreement is shown
 UNKNOWN = "unknown"  # the by_actor_type / by_language key of members and messages without one
 A_MEMBER = N_("a member")  # who a member is when they are not named and gave no actor type
 WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -66,6 +70,22 @@ class Quote:
 
 
 @dataclass(frozen=True)
+class Agreement:
+    """A statement with the votes it drew (a Polis comment's agree / disagree / pass)."""
+
+    quote: Quote
+    agrees: int
+    disagrees: int
+    passes: int
+
+    @property
+    def share(self) -> int:
+        """Percent agreeing, of those who agreed or disagreed."""
+        decided = self.agrees + self.disagrees
+        return round(100 * self.agrees / decided) if decided else 0
+
+
+@dataclass(frozen=True)
 class ThreadDigest:
     """A thread that had replies in the period; counts are of the period's replies only."""
 
@@ -76,6 +96,7 @@ class ThreadDigest:
     named: list[str]  # the participants who consented to be named, by display name
     representative: list[Quote]
     themes: list[str]
+    agreed: list[Agreement] = field(default_factory=list)  # most agreed with, where voted on
 
 
 @dataclass(frozen=True)
@@ -147,6 +168,15 @@ class Counts:
 
 
 @dataclass(frozen=True)
+class Activity:
+    """Participation in one stretch of time: a local day, or a week of seven of them."""
+
+    label: str  # "2026-11-16" for a day, "2026-W47" for a week
+    messages: int
+    members: int
+
+
+@dataclass(frozen=True)
 class Digest:
     """Everything a digest of one sector and period says, ready for any rendering.
 
@@ -178,6 +208,9 @@ class Digest:
     ideas_new: list[IdeaDigest]
     idea_changes: list[IdeaStep]
     unanswered: list[Unanswered]
+    # The ACTIVITY_WEEKS weeks that end with the period's last day, per day and per week.
+    days: list[Activity]
+    weeks: list[Activity]
 
     @property
     def timezone(self) -> str:
@@ -319,6 +352,49 @@ def tallied(pairs: Iterable[tuple[str, int]]) -> dict[str, int]:
 def change(now: int, before: int) -> int | None:
     """Percentage change; None when there is nothing to compare with."""
     return round(100 * (now - before) / before) if before else None
+
+
+def activity(
+    session: Session, sector: Sector, last_day: date, zone: tzinfo
+) -> tuple[list[Activity], list[Activity]]:
+    """Messages and distinct members per local day and per week over the ACTIVITY_WEEKS weeks
+    ending with `last_day`: two grouped queries on the (sector_id, created_at) index, each
+    message placed in its day by comparing it with the days' local midnights (as UTC), which
+    is right across a DST change on both databases."""
+    first = last_day - timedelta(days=7 * ACTIVITY_WEEKS - 1)
+    dates = [first + timedelta(days=n) for n in range(7 * ACTIVITY_WEEKS + 1)]
+    bounds = [datetime.combine(d, time(), tzinfo=zone).astimezone(UTC) for d in dates]
+    weekly = bounds[::7]
+
+    def buckets(edges: list[datetime]) -> dict[int, tuple[int, int]]:
+        bucket = case(
+            *[(col(Message.created_at) < edge, n) for n, edge in enumerate(edges[1:])]
+        ).label("bucket")
+        rows = session.exec(
+            select(
+                bucket, func.count(col(Message.id)), func.count(func.distinct(Message.member_id))
+            )
+            .where(
+                Message.sector_id == sector.id, in_period(Message.created_at, edges[0], edges[-1])
+            )
+            .group_by(bucket)
+        ).all()
+        return {int(n): (int(messages), int(members)) for n, messages, members in rows}
+
+    per_day, per_week = buckets(bounds), buckets(weekly)
+    days = [Activity(f"{d:%Y-%m-%d}", *per_day.get(n, (0, 0))) for n, d in enumerate(dates[:-1])]
+    weeks = [
+        Activity(
+            week_of(edge, zone) if _is_monday(edge, zone) else f"{dates[7 * n]:%Y-%m-%d}",
+            *per_week.get(n, (0, 0)),
+        )
+        for n, edge in enumerate(weekly[:-1])
+    ]
+    return days, weeks
+
+
+def _is_monday(moment: datetime, zone: tzinfo) -> bool:
+    return moment.astimezone(zone).isoweekday() == 1
 
 
 # --- the period's messages ---------------------------------------------------------------------
@@ -473,12 +549,55 @@ def thread_digests(
             DialogueThread.sector_id == sector.id, col(DialogueThread.id).in_(list(replies))
         )
     ).all()
-    digests = [thread_digest(t, replies[int(t.id)], sector_index) for t in threads]  # type: ignore[arg-type]
+    votes = statement_votes(session, sector, said)
+    digests = [thread_digest(t, replies[int(t.id)], sector_index, votes) for t in threads]  # type: ignore[arg-type]
     return sorted(digests, key=lambda d: (-d.replies, d.id))
 
 
+def statement_votes(
+    session: Session, sector: Sector, said: Sequence[Said]
+) -> dict[int, tuple[int, int, int]]:
+    """Agree / disagree / pass of the period's statements that have them, by message id: one
+    query, bounded by the period's first and last message."""
+    if not said:
+        return {}
+    rows = session.exec(
+        select(
+            StatementVote.message_id,
+            StatementVote.agrees,
+            StatementVote.disagrees,
+            StatementVote.passes,
+        )
+        .join(Message, col(Message.id) == StatementVote.message_id)
+        .where(
+            Message.sector_id == sector.id,
+            Message.created_at >= said[0].at,
+            Message.created_at <= said[-1].at,
+        )
+    ).all()
+    return {int(m): (int(a), int(d), int(p)) for m, a, d, p in rows}
+
+
+def most_agreed(
+    said: Sequence[Said], votes: dict[int, tuple[int, int, int]], limit: int = AGREED
+) -> list[Agreement]:
+    """The statements most agreed with, among those with at least MIN_VOTES decided votes.
+    Ranked by the agreeing share with one vote added each way (Laplace), so 220 of 223 comes
+    before 47 of 47: many votes are surer than few."""
+    found = [
+        Agreement(quoted(s.text or "", s.author), *votes[s.id])
+        for s in said
+        if s.id in votes and has_text(s) and sum(votes[s.id][:2]) >= MIN_VOTES
+    ]
+    found.sort(key=lambda a: (-(a.agrees + 1) / (a.agrees + a.disagrees + 2), a.quote.text))
+    return found[:limit]
+
+
 def thread_digest(
-    thread: DialogueThread, said: list[Said], sector_index: TextIndex[int]
+    thread: DialogueThread,
+    said: list[Said],
+    sector_index: TextIndex[int],
+    votes: dict[int, tuple[int, int, int]] | None = None,
 ) -> ThreadDigest:
     members = {s.member_id: s.author for s in said if s.member_id is not None}
     return ThreadDigest(
@@ -489,6 +608,7 @@ def thread_digest(
         named=sorted({a.who for a in members.values() if a.named}),
         representative=representative(said),
         themes=themes(sector_index, [s.text or "" for s in said if has_text(s)]),
+        agreed=most_agreed(said, votes or {}),
     )
 
 
@@ -655,6 +775,7 @@ def build_digest(
     before = count_period(session, sector, start - (end - start), start)
     said = period_messages(session, sector, start, end)
     label, first_day, last_day = period_label(start, end, zone)
+    days, weeks = activity(session, sector, last_day, zone)
     return Digest(
         sector_slug=sector.slug,
         sector_name=sector.name,
@@ -682,4 +803,6 @@ def build_digest(
         ideas_new=new_ideas(session, sector, start, end),
         idea_changes=idea_steps(session, sector, start, end),
         unanswered=unreplied_threads(session, sector, start, end, said) + unanswered_messages(said),
+        days=days,
+        weeks=weeks,
     )

@@ -15,6 +15,7 @@ at most the one outbox message in flight, never the digest.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import tempfile
@@ -28,11 +29,12 @@ from sqlalchemy import Engine as DatabaseEngine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from bot.actions import PostDigest
+from bot.actions import Action, PostChart, PostDigest
 from bot.config import Settings
 from bot.cron import CronError, next_time, read_cron
 from bot.digests import FOLDER, destination
 from bot.outgoing import enqueue
+from scheduled.charts import ChartData
 from scheduled.digest import (
     Digest,
     build_digest,
@@ -41,7 +43,7 @@ from scheduled.digest import (
     week_bounds,
     week_of,
 )
-from scheduled.render import to_html, to_markdown
+from scheduled.render import Part, to_html, to_parts
 from storage.database import transaction
 from storage.models import DigestIssue, DigestSubscription, Sector
 from storage.types import utcnow
@@ -162,17 +164,12 @@ def send(session: Session, item: Due, zone: ZoneInfo) -> bool:
         html = to_html(digest, subscription.language)
         issue.path = str(write_file(Path(subscription.chat_id), file_name(sector, item), html))
     else:
-        action = PostDigest(
-            platform=subscription.platform,
-            chat_id=subscription.chat_id,
-            thread_ref=subscription.thread_ref,
-            sector=sector.slug,
-            period=item.period,
-            text=to_markdown(digest, subscription.language),
+        actions = digest_actions(
+            digest, subscription, sector.slug, item.period, to_parts(digest, subscription.language)
         )
-        (entry,) = enqueue(session, [action])
+        entries = enqueue(session, actions, in_order=True)
         session.flush()
-        issue.outbox_id = entry.id
+        issue.outbox_id = entries[0].id
     session.add(issue)
     log.info(
         "digest of %s for %s sent to %s (subscription #%s)",
@@ -182,6 +179,42 @@ def send(session: Session, item: Due, zone: ZoneInfo) -> bool:
         subscription.id,
     )
     return True
+
+
+def digest_actions(
+    digest: Digest,
+    subscription: DigestSubscription,
+    sector: str,
+    period: str,
+    parts: list[Part | ChartData],
+) -> list[Action]:
+    """The outbox actions of a digest's parts and charts, for the subscribed chat."""
+    where = {
+        "platform": subscription.platform,
+        "chat_id": subscription.chat_id,
+        "thread_ref": subscription.thread_ref,
+    }
+    texts = sum(1 for p in parts if isinstance(p, Part))
+    actions: list[Action] = []
+    for item in parts:
+        if isinstance(item, Part):
+            number = sum(1 for a in actions if isinstance(a, PostDigest)) + 1
+            actions.append(
+                PostDigest(
+                    **where,
+                    sector=sector,
+                    period=period,
+                    part=number,
+                    parts=texts,
+                    heading=item.heading,
+                    blocks=item.blocks,
+                )
+            )
+        else:
+            fields = {f.name: getattr(item, f.name) for f in dataclasses.fields(item)}
+            del fields["rows"]
+            actions.append(PostChart(**where, **fields, table=item.table))
+    return actions
 
 
 def claim(session: Session, item: Due) -> int | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -42,6 +42,7 @@ COLUMNS = {
     "participants-votes.csv": ("participant", "group-id", "n-comments", "n-votes"),
 }
 SUMMARY = "summary.csv"
+EXTRA = "\x00extra"  # where csv puts the fields of a row beyond the header's
 SAMPLE = Path(__file__).with_name("sample_polis")
 ATTRIBUTION = (
     "Data gathered using the Polis software (compdemocracy.org/polis), sub-licensed under "
@@ -109,20 +110,60 @@ def _number(value: str) -> int:
     return int(value) if value.lstrip("-").isdigit() else 0
 
 
-def _rows(path: Path, required: Iterable[str]) -> list[dict[str, str]]:
-    """The rows of a CSV file, after checking it has the required columns."""
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            header = reader.fieldnames or []
-            missing = [name for name in required if name not in header]
-            if missing:
+Row = tuple[int, dict[str, str]]  # a CSV row with the line it starts on
+
+
+def _lines(path: Path) -> Iterator[str]:
+    """The file's lines as text, failing on the first that is not UTF-8, by its number."""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
                 raise PolisFormatError(
-                    f"{path} is not a Polis export file: missing columns {', '.join(missing)}"
+                    f"{path}, line {number}: not UTF-8 text (byte {exc.start + 1} of the line)"
+                ) from exc
+            yield line.removeprefix("\ufeff") if number == 1 else line
+
+
+def _rows(path: Path, required: Iterable[str]) -> list[Row]:
+    """The rows of a CSV file with their line numbers, after checking it has the required
+    columns and every row has as many fields as the header."""
+    reader = csv.DictReader(_lines(path), restkey=EXTRA)
+    try:
+        header = reader.fieldnames or []
+        missing = [name for name in required if name not in header]
+        if missing:
+            raise PolisFormatError(
+                f"{path} is not a Polis export file: missing columns {', '.join(missing)}"
+            )
+        rows = []
+        start = reader.line_num + 1
+        for row in reader:
+            if EXTRA in row or None in row.values():
+                fields = (
+                    len(header) + len(row.get(EXTRA, [])) - sum(v is None for v in row.values())
                 )
-            return list(reader)
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise PolisFormatError(f"{path} cannot be read as CSV: {exc}") from exc
+                raise PolisFormatError(
+                    f"{path}, line {start}: {fields} fields where the header has {len(header)}"
+                )
+            rows.append((start, row))
+            start = reader.line_num + 1
+        return rows
+    except csv.Error as exc:
+        raise PolisFormatError(f"{path}, line {reader.line_num}: {exc}") from exc
+
+
+def _integer(path: Path, line: int, row: dict[str, str], column: str, empty: int = 0) -> int:
+    value = (row[column] or "").strip()
+    if not value:
+        return empty
+    try:
+        return int(value)
+    except ValueError:
+        raise PolisFormatError(
+            f"{path}, line {line}: {column} is {value!r}, not a whole number"
+        ) from None
 
 
 def check_folder(folder: Path) -> None:
@@ -140,8 +181,10 @@ def check_folder(folder: Path) -> None:
 
 def read_summary(path: Path) -> dict[str, str]:
     """summary.csv's key,value rows; it must name the topic."""
-    with path.open(newline="", encoding="utf-8") as handle:
-        summary = {row[0]: row[1] for row in csv.reader(handle) if len(row) >= 2}
+    try:
+        summary = {row[0]: row[1] for row in csv.reader(_lines(path)) if len(row) >= 2}
+    except csv.Error as exc:
+        raise PolisFormatError(f"{path} cannot be read as CSV: {exc}") from exc
     if not summary.get("topic", "").strip():
         raise PolisFormatError(f"{path} is not a Polis summary: it has no 'topic,...' row")
     return summary
@@ -154,12 +197,13 @@ def conversation_id(summary: dict[str, str], folder: Path) -> str:
     return (tail if re.fullmatch(r"[\w.-]{1,40}", tail) else folder.name)[:40]
 
 
-def latest_tallies(rows: Iterable[dict[str, str]]) -> dict[str, Tally]:
+def latest_tallies(path: Path) -> dict[str, Tally]:
     """Agree / disagree / pass per comment id: the latest vote of each voter counts."""
     latest: dict[tuple[str, str], tuple[int, int]] = {}
-    for row in rows:
+    for line, row in _rows(path, COLUMNS["votes.csv"]):
         key = (row["comment-id"], row["voter-id"])
-        when, vote = _number(row["timestamp"]), _number(row["vote"])
+        when = _integer(path, line, row, "timestamp")
+        vote = _integer(path, line, row, "vote")
         if key not in latest or when >= latest[key][0]:
             latest[key] = (when, vote)
     counts: dict[str, list[int]] = {}
@@ -175,15 +219,13 @@ def read_export(folder: Path) -> PolisExport:
     summary = read_summary(folder / SUMMARY)
     _rows(folder / "participants-votes.csv", COLUMNS["participants-votes.csv"])
     statements = []
-    for row in _rows(folder / "comments.csv", COLUMNS["comments.csv"]):
-        try:
-            at = datetime.fromtimestamp(int(row["timestamp"]) / 1000, UTC)
-            moderated = int(row["moderated"] or 0)
-        except (TypeError, ValueError) as exc:
-            raise PolisFormatError(
-                f"{folder / 'comments.csv'}: comment {row.get('comment-id')!r} has a bad "
-                f"timestamp or moderated value ({exc})"
-            ) from exc
+    comments = folder / "comments.csv"
+    for line, row in _rows(comments, COLUMNS["comments.csv"]):
+        stamp = _integer(comments, line, row, "timestamp", empty=-1)
+        if stamp < 0:
+            raise PolisFormatError(f"{comments}, line {line}: the timestamp is missing")
+        at = datetime.fromtimestamp(stamp / 1000, UTC)
+        moderated = _integer(comments, line, row, "moderated")
         statements.append(
             Statement(
                 comment_id=row["comment-id"].strip(),
@@ -193,7 +235,7 @@ def read_export(folder: Path) -> PolisExport:
                 moderated=moderated,
             )
         )
-    tallies = latest_tallies(_rows(folder / "votes.csv", COLUMNS["votes.csv"]))
+    tallies = latest_tallies(folder / "votes.csv")
     return PolisExport(
         folder=folder,
         conversation=conversation_id(summary, folder),

@@ -1,26 +1,45 @@
-"""A digest as Markdown and as a standalone HTML page, in a reader's language.
+"""A digest as Markdown, as a standalone HTML page and as parts for a chat, in a reader's
+language.
 
-Both show the same sections in the same order: the headline numbers against the previous
-period, who took part, the threads with their representative quotes and themes, polls, ideas,
-the questions nobody answered, and a footer saying names appear only with consent. Every word
-goes through the gettext catalogs; every text a member or curator wrote is escaped (HTML), or
-backslash-escaped (Markdown, so a Markdown viewer shows it as text and never as markup).
+All show the same sections in the same order: the headline numbers against the previous
+period, who took part (with the charts), the threads with their representative quotes and
+themes, polls, ideas, the questions nobody answered, and a footer saying names appear only
+with consent. Every word goes through the gettext catalogs; every text a member or curator
+wrote is escaped (HTML), or backslash-escaped (Markdown, so a Markdown viewer shows it as text
+and never as markup). The chat parts carry texts as written: each channel escapes its own way.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
+from adapters.charts import plot_png
 from bot.i18n import translator
 from bot.ideas import STATUS_LABELS
-from bot.language import language_name
 from bot.polls import percent
-from bot.profile import ACTOR_LABELS
-from scheduled.digest import UNKNOWN, Digest, OpenPoll, PollDigest, Quote, ThreadDigest, Unanswered
-from storage.models import ActorType, IdeaStatus
+from scheduled.charts import (
+    ChartData,
+    actor_label,
+    language_label,
+    monospace,
+    participation_charts,
+    poll_charts,
+)
+from scheduled.digest import (
+    Agreement,
+    Digest,
+    OpenPoll,
+    PollDigest,
+    Quote,
+    ThreadDigest,
+    Unanswered,
+)
+from storage.models import IdeaStatus
 
 Gettext = Callable[[str], str]
 QUOTE_MAX = 280  # longer messages are shortened in quotes: a digest points, the thread tells
@@ -54,14 +73,6 @@ def excerpt(text: str) -> str:
 def who(quote: Quote, _: Gettext) -> str:
     """A consenting member's name as written; anyone else's label in the reader's language."""
     return quote.who if quote.named else _(quote.who)
-
-
-def actor_label(key: str, _: Gettext) -> str:
-    return _("not given") if key == UNKNOWN else _(ACTOR_LABELS[ActorType(key)])
-
-
-def language_label(code: str, _: Gettext) -> str:
-    return _("unknown") if code == UNKNOWN else language_name(code)
 
 
 def status_label(value: str, _: Gettext) -> str:
@@ -117,6 +128,14 @@ def thread_numbers(thread: ThreadDigest, _: Gettext) -> str:
     return said
 
 
+def agreement_text(item: Agreement, _: Gettext) -> str:
+    """'Text — resident: 42 agree, 3 disagree, 5 pass (93% agree)'."""
+    votes = _("{agrees} agree, {disagrees} disagree, {passes} pass ({share}% agree)").format(
+        agrees=item.agrees, disagrees=item.disagrees, passes=item.passes, share=item.share
+    )
+    return f"{excerpt(item.quote.text)} — {who(item.quote, _)}: {votes}"
+
+
 def poll_line(poll: PollDigest, _: Gettext) -> str:
     named = _("Poll #{id}: {question}").format(id=poll.id, question=poll.question)
     return f"{named} — {_('Voters: {voters}').format(voters=poll.voters)}"
@@ -165,6 +184,7 @@ def to_markdown(digest: Digest, language: str) -> str:
         md_header(digest, _),
         md_numbers(digest, _),
         md_people(digest, _),
+        md_charts(digest, _),
         md_threads(digest, _),
         md_polls(digest, _),
         md_ideas(digest, _),
@@ -205,6 +225,18 @@ def md_people(digest: Digest, _: Gettext) -> str:
     )
 
 
+def md_charts(digest: Digest, _: Gettext) -> str:
+    """The participation charts as their data tables, each with its alt text."""
+    lines = [f"## {_('Participation')}"]
+    charts = participation_charts(digest, _)
+    if not charts:
+        lines += ["", _("Nothing in this period.")]
+    for chart in charts:
+        lines += ["", f"### {md(chart.title)}", "", f"_{md(chart.alt_text)}_", "", "```"]
+        lines += [chart.table, "```"]
+    return "\n".join(lines)
+
+
 def md_threads(digest: Digest, _: Gettext) -> str:
     lines = [f"## {_('Threads')}"]
     if not digest.threads:
@@ -215,6 +247,9 @@ def md_threads(digest: Digest, _: Gettext) -> str:
             lines += ["", md(f"{_('Key themes:')} {', '.join(thread.themes)}")]
         for quote in thread.representative:
             lines += ["", f"> {md(excerpt(quote.text))}", f"> — {md(who(quote, _))}"]
+        if thread.agreed:
+            lines += ["", f"**{_('Most agreed with:')}**", ""]
+            lines += [f"- {md(agreement_text(item, _))}" for item in thread.agreed]
     return "\n".join(lines)
 
 
@@ -280,6 +315,8 @@ blockquote p{margin:0}blockquote footer{color:#5b6475;font-size:.9rem}
 .themes span{display:inline-block;margin:0 .3rem .3rem 0;padding:0 .5rem;border-radius:1rem;
 background:#e8eefb;font-size:.9rem}
 .bar{height:.5rem;background:#4a7bd0;border-radius:.25rem}ul{padding-left:1.2rem}
+figure{margin:1rem 0}figure img{max-width:100%;height:auto}
+figcaption{font-weight:600;margin:.25rem 0}table.data{font-size:.9rem;margin-top:.5rem}
 code{font-size:.95em}footer.consent{margin-top:2rem;font-size:.9rem;color:#5b6475}
 @media print{body{background:#fff}main{max-width:none;padding:0}
 h2,h3{break-after:avoid}article,blockquote,tr{break-inside:avoid}}
@@ -290,14 +327,17 @@ def esc(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def to_html(digest: Digest, language: str) -> str:
-    """The digest as one standalone HTML page (inline CSS, nothing fetched) in `language`."""
+def to_html(digest: Digest, language: str, charts: bool = True) -> str:
+    """The digest as one standalone HTML page (inline CSS, charts embedded as PNG data, nothing
+    fetched) in `language`. Without `charts`, the charts' data tables only (no drawing)."""
     _ = translator(language)
+    draw = figure if charts else None
     sections = [
         html_numbers(digest, _),
         html_people(digest, _),
+        html_charts(digest, _, draw),
         html_threads(digest, _),
-        html_polls(digest, _),
+        html_polls(digest, _, draw),
         html_ideas(digest, _),
         html_unanswered(digest, _),
     ]
@@ -352,6 +392,39 @@ def html_people(digest: Digest, _: Gettext) -> str:
     return html_section("people", _("Who took part"), [f"<ul>{lines}</ul>"], _)
 
 
+Draw = Callable[[ChartData], str] | None
+
+
+def figure(chart: ChartData) -> str:
+    """The chart's image, embedded, with its alt text and title."""
+    data = base64.b64encode(plot_png(chart)).decode("ascii")
+    return (
+        f'<img src="data:image/png;base64,{data}" alt="{esc(chart.alt_text)}" width="800">'
+        f"<figcaption>{esc(chart.title)}</figcaption>"
+    )
+
+
+def html_table(rows: list[list[str]]) -> str:
+    head = "".join(f'<th scope="col">{esc(cell)}</th>' for cell in rows[0])
+    body = "".join(
+        "<tr>" + "".join(f"<td>{esc(cell)}</td>" for cell in row) + "</tr>" for row in rows[1:]
+    )
+    return f'<table class="data"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def html_chart(chart: ChartData, draw: Draw) -> str:
+    """A chart beside its data table: the image where drawn, else its title and alt text."""
+    shown = draw(chart) if draw else f"<figcaption>{esc(chart.title)}</figcaption>"
+    if not draw:
+        shown += f'<p class="muted">{esc(chart.alt_text)}</p>'
+    return f"<figure>{shown}{html_table(chart.rows)}</figure>"
+
+
+def html_charts(digest: Digest, _: Gettext, draw: Draw) -> str:
+    body = [html_chart(chart, draw) for chart in participation_charts(digest, _)]
+    return html_section("participation", _("Participation"), body, _)
+
+
 def html_quote(quote: Quote, _: Gettext) -> str:
     return (
         f"<blockquote><p>{esc(excerpt(quote.text))}</p>"
@@ -368,6 +441,9 @@ def html_thread(thread: ThreadDigest, _: Gettext) -> str:
         chips = "".join(f"<span>{esc(t)}</span>" for t in thread.themes)
         parts.append(f'<p class="themes">{esc(_("Key themes:"))} {chips}</p>')
     parts += [html_quote(q, _) for q in thread.representative]
+    if thread.agreed:
+        items = "".join(f"<li>{esc(agreement_text(a, _))}</li>" for a in thread.agreed)
+        parts.append(f"<p><strong>{esc(_('Most agreed with:'))}</strong></p><ul>{items}</ul>")
     return "\n".join([*parts, "</article>"])
 
 
@@ -384,11 +460,12 @@ def html_poll(poll: PollDigest, _: Gettext) -> str:
     return f"<p><strong>{esc(poll_line(poll, _))}</strong></p><table><tbody>{rows}</tbody></table>"
 
 
-def html_polls(digest: Digest, _: Gettext) -> str:
+def html_polls(digest: Digest, _: Gettext, draw: Draw) -> str:
     body = []
     if digest.polls_closed:
         body.append(f"<h3>{esc(_('Closed in this period'))}</h3>")
-        body += [html_poll(p, _) for p in digest.polls_closed]
+        for poll, chart in zip(digest.polls_closed, poll_charts(digest, _), strict=True):
+            body.append(html_poll(poll, _) + (f"<figure>{draw(chart)}</figure>" if draw else ""))
     if digest.polls_open:
         items = "".join(f"<li>{esc(open_poll_line(p, digest, _))}</li>" for p in digest.polls_open)
         body.append(f"<h3>{esc(_('Still open'))}</h3><ul>{items}</ul>")
@@ -422,3 +499,152 @@ def html_unanswered(digest: Digest, _: Gettext) -> str:
         items.append(f'<li>{esc(text)} <span class="muted">({esc(asked)})</span></li>')
     body = [f"<ul>{''.join(items)}</ul>"] if items else []
     return html_section("unanswered", _("Unanswered questions"), body, _)
+
+
+# --- parts for a chat --------------------------------------------------------------------------
+
+PART_CHARS = 3000  # a part's text at most (a Slack section holds 3000, a Telegram message 4096)
+PART_BLOCKS = 40  # a part's blocks at most (a Slack message holds 50)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One message of a digest in a chat: a heading and [kind, text] blocks (`PostDigest`)."""
+
+    heading: str
+    blocks: list[list[str]]
+
+
+def to_parts(digest: Digest, language: str) -> list[Part | ChartData]:
+    """The digest as a chat shows it, in order: the numbers, the participation charts, the
+    threads and polls, the poll charts, then ideas and open questions. Text is packed into
+    parts of at most PART_CHARS characters and PART_BLOCKS blocks, so every part fits one
+    message on any platform; each part after the first is headed "title (2/5)"."""
+    _ = translator(language)
+    segments: list[list[list[str]] | list[ChartData]] = [
+        overview_blocks(digest, _),
+        participation_charts(digest, _),
+        thread_blocks(digest, _) + poll_blocks(digest, _),
+        poll_charts(digest, _),
+        idea_blocks(digest, _) + unanswered_blocks(digest, _) + [["note", consent_note(_)]],
+    ]
+    packed: list[list[list[str]] | ChartData] = []
+    for segment in segments:
+        if segment and isinstance(segment[0], ChartData):
+            packed += segment  # type: ignore[arg-type]
+        else:
+            packed += pack(segment)  # type: ignore[arg-type]
+    texts = sum(1 for item in packed if not isinstance(item, ChartData))
+    heading, parts, number = title(digest, _), [], 0
+    for item in packed:
+        if isinstance(item, ChartData):
+            parts.append(item)
+            continue
+        number += 1
+        shown = heading if number == 1 else f"{heading} ({number}/{texts})"
+        parts.append(Part(shown, item))
+    return parts
+
+
+def pack(blocks: Iterable[list[str]]) -> list[list[list[str]]]:
+    """Blocks in runs within the part budget; a heading never ends a run (it goes with what
+    follows it), and a single block longer than the budget is cut to it."""
+    runs: list[list[list[str]]] = [[]]
+    size = 0
+    for kind, text in blocks:
+        text = text if len(text) <= PART_CHARS else text[: PART_CHARS - 1] + "…"
+        run = runs[-1]
+        if run and (size + len(text) > PART_CHARS or len(run) >= PART_BLOCKS):
+            carried = []
+            while run and run[-1][0] in ("heading", "subheading"):
+                carried.insert(0, run.pop())
+            runs.append(carried)
+            size = sum(len(t) for _k, t in carried)
+        runs[-1].append([kind, text])
+        size += len(text)
+    return [run for run in runs if run]
+
+
+def overview_blocks(digest: Digest, _: Gettext) -> list[list[str]]:
+    blocks = [["note", f"{period_text(digest, _)} ({digest.timezone})"]]
+    if digest.objective:
+        blocks.append(["paragraph", _("Objective: {objective}").format(objective=digest.objective)])
+    rows = [["", _("This period"), _("Previous period"), _("Change")]]
+    rows += [[a, str(b), str(c), d] for a, b, c, d in headline_rows(digest, _)]
+    return blocks + [
+        ["heading", _("In numbers")],
+        ["table", monospace(rows)],
+        ["heading", _("Who took part")],
+        [
+            "item",
+            f"{_('Active members by actor type')}: "
+            + breakdown(digest.by_actor_type, actor_label, _),
+        ],
+        [
+            "item",
+            f"{_('Messages by language')}: " + breakdown(digest.by_language, language_label, _),
+        ],
+    ]
+
+
+def nothing(_: Gettext) -> list[str]:
+    return ["note", _("Nothing in this period.")]
+
+
+def thread_blocks(digest: Digest, _: Gettext) -> list[list[str]]:
+    blocks = [["heading", _("Threads")]]
+    if not digest.threads:
+        blocks.append(nothing(_))
+    for thread in digest.threads:
+        blocks += [["subheading", thread_heading(thread, _)], ["note", thread_numbers(thread, _)]]
+        if thread.themes:
+            blocks.append(["paragraph", f"{_('Key themes:')} {', '.join(thread.themes)}"])
+        blocks += [["quote", f"{excerpt(q.text)}\n— {who(q, _)}"] for q in thread.representative]
+        if thread.agreed:
+            blocks.append(["paragraph", _("Most agreed with:")])
+            blocks += [["item", agreement_text(a, _)] for a in thread.agreed]
+    return blocks
+
+
+def poll_blocks(digest: Digest, _: Gettext) -> list[list[str]]:
+    blocks = [["heading", _("Polls")]]
+    if not (digest.polls_closed or digest.polls_open):
+        blocks.append(nothing(_))
+    if digest.polls_closed:
+        blocks.append(["subheading", _("Closed in this period")])
+    for poll in digest.polls_closed:
+        rows = [[o, str(c), f"{p}%"] for o, c, p in option_lines(poll)]
+        blocks += [["item", poll_line(poll, _)], ["table", monospace(rows)]]
+    if digest.polls_open:
+        blocks.append(["subheading", _("Still open")])
+        blocks += [["item", open_poll_line(poll, digest, _)] for poll in digest.polls_open]
+    return blocks
+
+
+def idea_blocks(digest: Digest, _: Gettext) -> list[list[str]]:
+    blocks = [["heading", _("Ideas")]]
+    if not (digest.ideas_new or digest.idea_changes):
+        blocks.append(nothing(_))
+    if digest.ideas_new:
+        blocks.append(["subheading", _("New ideas")])
+        blocks += [
+            ["item", f"{idea.code} {idea.title} ({status_label(idea.status, _)})"]
+            for idea in digest.ideas_new
+        ]
+    if digest.idea_changes:
+        blocks.append(["subheading", _("Status changes")])
+    for step in digest.idea_changes:
+        moved = f"{status_label(step.status_from, _)} → {status_label(step.status_to, _)}"
+        line = f"{step.code} {step.title}: {moved} ({local_time(step.at, digest)})"
+        blocks.append(["item", line + (f" — {step.note}" if step.note else "")])
+    return blocks
+
+
+def unanswered_blocks(digest: Digest, _: Gettext) -> list[list[str]]:
+    blocks = [["heading", _("Unanswered questions")]]
+    if not digest.unanswered:
+        blocks.append(nothing(_))
+    for item in digest.unanswered:
+        asked = f"{who(item.question, _)}, {local_time(item.asked_at, digest)}"
+        blocks.append(["item", f"{unanswered_text(item, _)} ({asked})"])
+    return blocks

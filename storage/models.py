@@ -243,6 +243,8 @@ class OutboxEntry(SQLModel, table=True):
     edit_of: int | None = Field(default=None, foreign_key="outbox.id", ondelete="SET NULL")
     # Pending entries with the same key are merged: the newest payload replaces the older.
     coalesce_key: str | None = Field(default=None, max_length=100, index=True)
+    # Not sent before that entry is delivered (or given up): the parts of a digest, in order.
+    follows: int | None = Field(default=None, foreign_key="outbox.id", ondelete="SET NULL")
 
 
 class ConversationState(SQLModel, table=True):

@@ -18,7 +18,7 @@ SAME_AS_ENGLISH = {
     "nl": COMMANDS
     | {"curator", "open", "/join <sector>", "/leave <sector>", "/link <sector>"}
     | {"/thread list [sector]", "/poll list [sector]", "/ideas [sector] [status]"}
-    | {"Sector: {sector}. Status: {status}."},
+    | {"Sector: {sector}. Status: {status}.", "Week"},
     "fi": COMMANDS,
     "sv": COMMANDS | {"Organisation: {organisation}"},
 }

@@ -26,6 +26,7 @@ from storage.database import transaction
 from storage.models import OutboxEntry, Poll, RoleName
 from storage.types import utcnow
 from tests.conftest import Chat, onboarded, reply_text
+from tests.scheduled.seeding import Seed
 
 POLDER = Path(sys.executable).with_name("polder")
 READY = "Scheduler running"
@@ -165,3 +166,11 @@ def wait_for(check: Callable[[], object], seconds: float, step: float = 0.1) -> 
 def until(when: datetime) -> float:
     """Seconds from now until an aware datetime (0 when past)."""
     return max(0.0, (when - utcnow()) / timedelta(seconds=1))
+
+
+@pytest.fixture
+def seed(database: DatabaseEngine) -> Iterator[Seed]:
+    with transaction(database) as session:
+        sector = find_sector(session, "mobility")
+        assert sector is not None
+        yield Seed(session, sector)

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
-from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine as DatabaseEngine
-from sqlmodel import Session
 
 from bot.config import Settings
-from bot.sectors import find_sector
 from scheduled.digest import (
     Digest,
     build_digest,
@@ -22,110 +16,17 @@ from scheduled.digest import (
     week_bounds,
 )
 from scheduled.render import to_html, to_markdown
-from storage.database import transaction
 from storage.models import (
     ActorType,
-    Channel,
-    DialogueThread,
     Idea,
     IdeaChange,
     IdeaStatus,
-    Member,
-    Membership,
-    Message,
     Poll,
     PollStatus,
     PollVote,
-    Sector,
+    StatementVote,
 )
-
-ZONE = ZoneInfo("Europe/Amsterdam")
-WEEK = "2026-W47"  # Monday 16 to Sunday 22 November 2026, CET (UTC+1)
-
-
-def local(day: int, hour: int = 12, minute: int = 0, week: int = 0) -> datetime:
-    """A wall-clock time in Amsterdam, `day` 0 being Monday of WEEK (+ `week` weeks), as UTC."""
-    monday = datetime(2026, 11, 16, tzinfo=ZONE) + timedelta(weeks=week)
-    return (monday + timedelta(days=day, hours=hour, minutes=minute)).astimezone(UTC)
-
-
-@dataclass
-class Seed:
-    """Rows of one sector written straight through the storage models, at explicit times."""
-
-    session: Session
-    sector: Sector
-    channels: dict[str, Channel] = field(default_factory=dict)
-
-    def member(
-        self,
-        name: str,
-        named: bool = False,
-        actor: ActorType | None = None,
-        joined: datetime | None = None,
-    ) -> Member:
-        member = Member(display_name=name, consent_named=named, actor_type=actor, language="en")
-        self.session.add(member)
-        self.session.flush()
-        if joined is not None:
-            self.session.add(
-                Membership(member_id=member.id, sector_id=self.sector.id, joined_at=joined)
-            )
-        return member
-
-    def channel(self, chat: str = "group") -> Channel:
-        if chat not in self.channels:
-            self.channels[chat] = Channel(platform="test", chat_id=chat, sector_id=self.sector.id)
-            self.session.add(self.channels[chat])
-            self.session.flush()
-        return self.channels[chat]
-
-    def thread(self, question: str, opened: datetime, by: Member | None = None) -> DialogueThread:
-        thread = DialogueThread(
-            sector_id=self.sector.id,
-            question=question,
-            opened_at=opened,
-            opened_by=by.id if by else None,
-        )
-        self.session.add(thread)
-        self.session.flush()
-        return thread
-
-    def say(
-        self,
-        who: Member | None,
-        text: str | None,
-        when: datetime,
-        thread: DialogueThread | None = None,
-        language: str | None = "en",
-        chat: str = "group",
-    ) -> Message:
-        message = Message(
-            platform="test",
-            channel_id=self.channel(chat).id,
-            sector_id=self.sector.id,
-            member_id=who.id if who else None,
-            thread_id=thread.id if thread else None,
-            text=text,
-            language=language,
-            created_at=when,
-        )
-        self.session.add(message)
-        self.session.flush()
-        return message
-
-    def digest(self, week: str = WEEK) -> Digest:
-        start, end = week_bounds(week, ZONE)
-        return build_digest(self.session, self.sector, start, end, zone=ZONE)
-
-
-@pytest.fixture
-def seed(database: DatabaseEngine) -> Iterator[Seed]:
-    with transaction(database) as session:
-        sector = find_sector(session, "mobility")
-        assert sector is not None
-        yield Seed(session, sector)
-
+from tests.scheduled.seeding import WEEK, ZONE, Seed, local
 
 # --- representative messages -------------------------------------------------------------------
 
@@ -541,7 +442,7 @@ def test_the_html_page_is_standalone_well_formed_and_escapes_member_text(seed: S
     assert "named only if they consented" in page
 
 
-SECTIONS = ["numbers", "people", "threads", "polls", "ideas", "unanswered"]
+SECTIONS = ["numbers", "people", "participation", "threads", "polls", "ideas", "unanswered"]
 
 
 def test_the_markdown_has_every_section_in_order_and_shows_member_text_as_text(
@@ -553,6 +454,7 @@ def test_the_markdown_has_every_section_in_order_and_shows_member_text_as_text(
     assert headings == [
         "## In numbers",
         "## Who took part",
+        "## Participation",
         "## Threads",
         "## Polls",
         "## Ideas",
@@ -582,3 +484,36 @@ def test_function_words_are_no_themes_in_any_language() -> None:
         assert not content_word(word), word
     for word in ("fahrrad", "klimarat", "bike", "fietspad", "pyörä", "cykel"):
         assert content_word(word), word
+
+
+def test_imported_statements_show_the_ones_most_agreed_with(seed: Seed) -> None:
+    """Polis votes: highest share agreeing first, ties by more votes, and too few votes to
+    tell (fewer than 5 agree or disagree) left out."""
+    resident = seed.member("Imported", actor=ActorType.RESIDENT)
+    thread = seed.thread("What should the city do first?", local(0, 9))
+    tallies = {
+        "Plant trees on every street.": (10, 0, 4),
+        "Close the ring road on Sundays.": (3, 0, 0),  # too few votes
+        "More benches in the parks.": (8, 2, 1),
+        "Cheaper public transport.": (20, 5, 2),
+    }
+    for n, (text, (agrees, disagrees, passes)) in enumerate(tallies.items()):
+        message = seed.say(resident, text, local(1, 10 + n), thread)
+        seed.session.add(
+            StatementVote(message_id=message.id, agrees=agrees, disagrees=disagrees, passes=passes)
+        )
+    seed.session.flush()
+
+    (digest_thread,) = seed.digest().threads
+    assert [(a.quote.text, a.share) for a in digest_thread.agreed] == [
+        ("Plant trees on every street.", 100),
+        ("Cheaper public transport.", 80),
+        ("More benches in the parks.", 80),
+    ]
+    markdown = to_markdown(seed.digest(), "en")
+    assert (
+        "- Plant trees on every street. — resident: 10 agree, 0 disagree, 4 pass (100% agree)"
+        in (markdown)
+    )
+    assert "**Most agreed with:**" in markdown
+    assert "Most agreed with:" in to_html(seed.digest(), "en", charts=False)

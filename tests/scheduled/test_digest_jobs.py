@@ -17,6 +17,8 @@ import pytest
 from sqlalchemy import Engine as DatabaseEngine
 from sqlmodel import col, select
 
+from adapters.delivery import DeliveryError, deliver_due
+from bot.actions import Action, PostDigest
 from bot.config import Settings
 from bot.digests import FOLDER, subscribe
 from bot.sectors import find_sector
@@ -75,10 +77,11 @@ def issues(database: DatabaseEngine, subscription_id: int | None = None) -> list
 
 
 def posted(database: DatabaseEngine) -> list[OutboxEntry]:
-    """The digests waiting in (or delivered from) the outbox."""
+    """The digests waiting in (or delivered from) the outbox: the first part of each."""
     with transaction(database) as session:
         query = select(OutboxEntry).where(OutboxEntry.kind == "PostDigest")
-        return list(session.exec(query.order_by(col(OutboxEntry.id))).all())
+        entries = session.exec(query.order_by(col(OutboxEntry.id))).all()
+        return [e for e in entries if e.payload["part"] == 1]
 
 
 def test_a_subscription_fires_at_its_cron_time_once(
@@ -100,7 +103,7 @@ def test_a_subscription_fires_at_its_cron_time_once(
     assert all((e.platform, e.chat_id) == ("console", "#staff") for e in entries)
     assert [e.payload["period"] for e in entries] == ["2026-W48", "2026-W49"]
     assert entries[0].payload["sector"] == "mobility"
-    assert entries[0].payload["text"].startswith("# Digest of Mobility: 2026-W48")
+    assert entries[0].payload["heading"] == "Digest of Mobility: 2026-W48"
 
 
 def test_crontab_weekdays_count_from_sunday(database: DatabaseEngine, settings: Settings) -> None:
@@ -243,17 +246,52 @@ def test_a_crash_while_sending_repeats_only_the_message_in_flight(
 ) -> None:
     subscribed(database)
     run_due(database, settings, now=local(11, 30, 8))
-    (taken,) = outbox.claim(database, "console")  # a deliverer takes it, then dies sending
+    (taken,) = outbox.claim(database, "console", limit=1)  # a deliverer takes it, then dies
     with transaction(database) as session:
         row = session.get(OutboxEntry, taken.id)
         assert row is not None and row.status is OutboxStatus.SENDING
         row.not_before = utcnow() - timedelta(seconds=1)  # its lease ran out
         session.add(row)
 
-    (again,) = outbox.claim(database, "console")
+    (again,) = outbox.claim(database, "console", limit=1)
     assert again.id == taken.id  # the same message is sent again, nothing new is made
     assert run_due(database, settings, now=local(11, 30, 8, 5)) == 0
     assert len(posted(database)) == 1 and len(issues(database)) == 1
+
+
+def test_a_digest_s_parts_go_in_order_even_when_one_must_be_retried(
+    database: DatabaseEngine, settings: Settings
+) -> None:
+    """The parts are chained: a part that failed holds back the ones after it until it is
+    sent, and a part given up on does not hold back the rest of the digest."""
+    subscribed(database)
+    run_due(database, settings, now=local(11, 30, 8))
+    with transaction(database) as session:
+        chain = session.exec(select(OutboxEntry).order_by(col(OutboxEntry.id))).all()
+        assert len(chain) >= 2
+        assert [e.follows for e in chain] == [None] + [e.id for e in chain[:-1]]
+    ids = [e.id for e in chain]
+    sent: list[int] = []
+    first_try = {"failed": False}
+
+    def send(action: Action, _edits: str | None) -> str:
+        if action.kind == "PostDigest" and action.part == 2 and not first_try["failed"]:
+            first_try["failed"] = True
+            raise DeliveryError("network hiccup", retry_after=timedelta(seconds=0))
+        sent.append(action.part if isinstance(action, PostDigest) else -1)
+        return str(len(sent))
+
+    deliver_due(database, "console", send)
+    assert sent == [1]  # part 2 failed, so nothing after it went
+    for _ in range(len(ids) + 2):
+        with transaction(database) as session:  # let the waiting entries be due now
+            for entry in session.exec(select(OutboxEntry)):
+                entry.not_before = utcnow() - timedelta(seconds=1)
+                session.add(entry)
+        deliver_due(database, "console", send)
+    parts = [p for p in sent if p > 0]
+    assert parts == list(range(1, len(parts) + 1)) and len(sent) == len(ids)
+    assert outbox.status_of(database, ids[-1])[0] is OutboxStatus.DELIVERED  # type: ignore[index]
 
 
 # --- real scheduler processes ------------------------------------------------------------------

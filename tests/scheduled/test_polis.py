@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import html
+import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,8 +16,9 @@ from sqlalchemy import Engine as DatabaseEngine
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from bot.language import detect
 from bot.sectors import find_sector
-from scheduled.polis import SAMPLE, import_export, read_export
+from scheduled.polis import SAMPLE, PolisFormatError, import_export, read_export
 from storage.database import transaction
 from storage.models import (
     DialogueThread,
@@ -215,6 +219,67 @@ def test_wrong_columns_are_named(
     assert "missing columns comment-id, author-id" in done.stderr
 
 
+def broken_copy(tmp_path: Path, name: str, line: int, change: Callable[[bytes], bytes]) -> Path:
+    """The sample export with line `line` (1-based) of `name` changed."""
+    folder = tmp_path / "export"
+    shutil.copytree(CYCLING, folder)
+    lines = (folder / name).read_bytes().splitlines(keepends=True)
+    lines[line - 1] = change(lines[line - 1])
+    (folder / name).write_bytes(b"".join(lines))
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("name", "line", "change", "said"),
+    [
+        ("votes.csv", 3, lambda b: b.rsplit(b",", 1)[0] + b",yes\n", "vote is 'yes'"),
+        (
+            "comments.csv",
+            2,
+            lambda b: b.rstrip() + b",surplus\n",
+            "9 fields where the header has 8",
+        ),
+        ("comments.csv", 4, lambda b: b.rstrip() + b" \xff\n", "not UTF-8 text"),
+        ("comments.csv", 5, lambda b: b"," + b.split(b",", 1)[1], "the timestamp is missing"),
+        ("votes.csv", 7, lambda b: b.split(b",")[0] + b"\n", "1 fields where the header has 5"),
+    ],
+)
+def test_a_broken_csv_is_named_by_file_and_line(
+    tmp_path: Path, name: str, line: int, change: Callable[[bytes], bytes], said: str
+) -> None:
+    folder = broken_copy(tmp_path, name, line, change)
+    with pytest.raises(PolisFormatError) as raised:
+        read_export(folder)
+    assert str(raised.value).startswith(f"{folder / name}, line {line}: ")
+    assert said in str(raised.value)
+
+
+def test_lines_are_counted_in_the_file_even_across_a_statement_of_several_lines(
+    tmp_path: Path,
+) -> None:
+    """A quoted statement spanning two lines: the broken row after it is still on line 5."""
+    folder = broken_copy(tmp_path, "comments.csv", 2, lambda b: b.rstrip() + b"\n")
+    path = folder / "comments.csv"
+    lines = path.read_text().splitlines(keepends=True)
+    head, body = lines[2].rsplit(",", 1)
+    lines[2] = f'{head},"{body.strip()}\nand a second line."\n'
+    lines[3] = "soon," + lines[3].split(",", 1)[1]
+    path.write_text("".join(lines))
+    with pytest.raises(PolisFormatError, match=r"comments.csv, line 5: timestamp is 'soon'"):
+        read_export(folder)
+
+
+def test_the_command_names_the_broken_line_and_imports_nothing(
+    database: DatabaseEngine, polder_env: dict[str, str], tmp_path: Path
+) -> None:
+    folder = broken_copy(tmp_path, "votes.csv", 3, lambda b: b.rsplit(b",", 1)[0] + b",yes\n")
+    done = polder(polder_env, tmp_path, "import", "polis", str(folder), "--sector", "mobility")
+    assert done.returncode == 2
+    assert f"{folder / 'votes.csv'}, line 3: vote is 'yes', not a whole number" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert counts(database, "mobility")["messages"] == 0
+
+
 def test_demo_writes_each_sectors_digest(
     database: DatabaseEngine, polder_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -251,3 +316,11 @@ def test_demo_uses_the_shared_conversations(
         "electoral-reform",
     }
     assert "Attribution to The Computational Democracy Project" in done.stdout
+    german = next(out.glob("climate-*.html")).read_text()  # the Klimarat conversation
+    assert "Messages by language: Deutsch (de):" in german
+    quotes = re.findall(r"<blockquote><p>(.*?)</p>", german)
+    assert len(quotes) == 3 and all(
+        getattr(detect(html.unescape(q)), "language", None) == "de" for q in quotes
+    )
+    images = re.findall(r'<img src="data:image/png;base64,[^"]+" alt="([^"]+)"', german)
+    assert len(images) == 4 and "Deutsch (de)" in images[2]
