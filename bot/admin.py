@@ -33,9 +33,9 @@ def _change(ctx: Context, usage: str, giving: bool) -> list[Action]:
         return [ctx.reply(text.format(ref=ref))]
     try:
         changed = (
-            grant(ctx.session, member, role, sector)
+            grant(ctx.session, member, role, sector, by=ctx.member)
             if giving
-            else revoke(ctx.session, member, role, sector)
+            else revoke(ctx.session, member, role, sector, by=ctx.member)
         )
     except RoleError:
         if role is RoleName.CURATOR:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from functools import cached_property
+from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -72,6 +73,14 @@ class Settings(BaseSettings):
     # On SQLite: how long the scheduler's lease lasts unrenewed, i.e. how soon another
     # process takes over the jobs from one that died (PostgreSQL notices at once).
     scheduler_lease_seconds: int = Field(default=15, ge=3, le=3600)
+    # Messages older than this many days lose their text and author (a daily job).
+    retention_days: int = Field(default=730, ge=1, le=36500)
+    # Flood control: more than `flood_messages` from one member within `flood_seconds` and
+    # they are asked to slow down (what they send meanwhile is not taken in).
+    flood_messages: int = Field(default=20, ge=1, le=10000)
+    flood_seconds: int = Field(default=60, ge=1, le=86400)
+    # Where the console channel writes files meant for a member (/mydata).
+    files_folder: Path = Path("polder-files")
 
     @field_validator("timezone")
     @classmethod

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from bot import audit
 from bot.actions import Action
 from bot.context import Command, Context, Feature
 from bot.cron import DEFAULT_CRON, CronError, next_time, normal, read_cron
@@ -174,6 +175,17 @@ def subscribe_here(ctx: Context) -> list[Action]:
         )
     except CronError as error:
         return [ctx.reply(error.say(_))]
+    scope = sector.slug if sector else ALL
+    where = f"{event.platform}:{event.chat_id}" + (
+        f" topic {event.thread_ref}" if event.thread_ref else ""
+    )
+    audit.record(
+        ctx.session,
+        ctx.member,
+        "digest.subscribe",
+        f"subscription #{subscription.id}",
+        f"{scope} to {where} on {subscription.cron}",
+    )
     if created:
         text = _("Subscription #{id}: {what} comes to this chat on the schedule {cron}.")
     else:
@@ -217,6 +229,7 @@ def unsubscribe_here(ctx: Context) -> list[Action]:
     if subscription is None:
         return [ctx.reply(_(NO_SUBSCRIPTION).format(ref=ctx.args[0]))]
     sector = ctx.session.get(Sector, subscription.sector_id) if subscription.sector_id else None
+    audit.record(ctx.session, ctx.member, "digest.unsubscribe", f"subscription #{subscription.id}")
     text = _("Subscription #{id} is cancelled: {what} no longer comes to {where}.")
     return [
         ctx.reply(

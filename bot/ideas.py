@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot import conversation, language
+from bot import audit, conversation, language
 from bot.access import allows, refuse
 from bot.actions import Action, FormErrors, Notify
 from bot.context import Command, Context, Feature
@@ -294,6 +294,13 @@ def change_status(ctx: Context, idea: Idea, sector: Sector, word: str, note: str
             changed_by=ctx.member.id,
             changed_at=ctx.event.at,
         )
+    )
+    audit.record(
+        ctx.session,
+        ctx.member,
+        "idea.status",
+        f"idea {idea.code}",
+        f"{idea.status.value} -> {status.value}" + (f": {note}" if note else ""),
     )
     idea.status, idea.updated_at = status, utcnow()
     ctx.session.add(idea)

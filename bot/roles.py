@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from bot import audit
+from bot.audit import member_ref
 from bot.i18n import N_
 from storage.models import Member, Role, RoleName, Sector
 
@@ -57,24 +59,44 @@ def _role_rows(
     return list(session.exec(query).all())
 
 
-def grant(session: Session, member: Member, role: RoleName, sector: Sector | None) -> bool:
-    """Grant a role; False when the member already had it."""
+def grant(
+    session: Session,
+    member: Member,
+    role: RoleName,
+    sector: Sector | None,
+    by: Member | None = None,
+) -> bool:
+    """Grant a role, logged in the audit as done `by` (None: the command line); False when
+    the member already had it."""
     _check_scope(role, sector)
     if _role_rows(session, member, role, sector):
         return False
     session.add(Role(member_id=member.id, role=role, sector_id=sector.id if sector else None))
+    audit.record(session, by, "role.grant", member_ref(member), _scoped(role, sector))
     session.flush()
     return True
 
 
-def revoke(session: Session, member: Member, role: RoleName, sector: Sector | None) -> bool:
-    """Revoke a role; False when the member did not have it."""
+def revoke(
+    session: Session,
+    member: Member,
+    role: RoleName,
+    sector: Sector | None,
+    by: Member | None = None,
+) -> bool:
+    """Revoke a role, logged in the audit; False when the member did not have it."""
     _check_scope(role, sector)
     rows = _role_rows(session, member, role, sector)
     for row in rows:
         session.delete(row)
+    if rows:
+        audit.record(session, by, "role.revoke", member_ref(member), _scoped(role, sector))
     session.flush()
     return bool(rows)
+
+
+def _scoped(role: RoleName, sector: Sector | None) -> str:
+    return f"{role.value} of {sector.slug}" if sector else role.value
 
 
 def _check_scope(role: RoleName, sector: Sector | None) -> None:

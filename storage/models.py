@@ -124,6 +124,12 @@ class Member(SQLModel, table=True):
     # When the first-contact questions were answered or skipped; None: not offered yet.
     onboarded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Forgotten on request: the row stays, nameless, so counts already reported stay right.
+    erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A curator muted the member: nothing they write is taken in until then.
+    muted_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When they were last told to slow down (flood control tells them once per window).
+    slowed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Identity(SQLModel, table=True):
@@ -189,15 +195,15 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         Index("ix_messages_sector_created", "sector_id", "created_at"),
         Index("ix_messages_channel_created", "channel_id", "created_at"),
+        Index("ix_messages_member_created", "member_id", "created_at"),
+        Index("ix_messages_created", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(max_length=20)
     channel_id: int | None = Field(default=None, foreign_key="channels.id", ondelete="SET NULL")
     sector_id: int | None = Field(default=None, foreign_key="sectors.id", ondelete="SET NULL")
-    member_id: int | None = Field(
-        default=None, foreign_key="members.id", ondelete="SET NULL", index=True
-    )
+    member_id: int | None = Field(default=None, foreign_key="members.id", ondelete="SET NULL")
     thread_ref: str | None = Field(default=None, max_length=100)
     # The dialogue thread this message answers, whatever platform it came from.
     thread_id: int | None = Field(
@@ -207,6 +213,9 @@ class Message(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=8)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     platform_message_id: str | None = Field(default=None, max_length=100)
+    # Hidden by a curator: kept out of digests, exports and summaries (still counted).
+    hidden_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    hidden_by: int | None = Field(default=None, foreign_key="members.id", ondelete="SET NULL")
 
 
 class HandledEvent(SQLModel, table=True):
@@ -456,3 +465,33 @@ class StatementVote(SQLModel, table=True):
     agrees: int = 0
     disagrees: int = 0
     passes: int = 0
+
+
+class Report(SQLModel, table=True):
+    """A member flagged a message to the sector's curators."""
+
+    __tablename__ = "reports"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="messages.id", ondelete="CASCADE", index=True)
+    reported_by: int | None = Field(
+        default=None, foreign_key="members.id", ondelete="SET NULL", index=True
+    )
+    reason: str = Field(default="", sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did what and when, for every curator, staff and admin action. `target` and
+    `detail` name members by id, never by name, so a forgotten member leaves no name here."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    actor_id: int | None = Field(
+        default=None, foreign_key="members.id", ondelete="SET NULL", index=True
+    )
+    action: str = Field(max_length=40)
+    target: str = Field(default="", max_length=200)
+    detail: str = Field(default="", sa_type=Text)
