@@ -17,7 +17,7 @@ from typing import TextIO
 from sqlalchemy import Engine as DatabaseEngine
 
 from adapters.charts import Chart, chart_of, poll_chart
-from adapters.delivery import deliver_due
+from adapters.delivery import DeliveryError, deliver_due
 from bot.actions import (
     Action,
     Ask,
@@ -28,6 +28,7 @@ from bot.actions import (
     PostPoll,
     PostThread,
     Reply,
+    SendFile,
     UpdatePoll,
 )
 from bot.engine import Engine
@@ -102,6 +103,8 @@ class ConsoleChannel:
             lines = action.text.splitlines()
         elif isinstance(action, PostThread):
             lines = [*action.text.splitlines(), action.command_hint]
+        elif isinstance(action, SendFile):
+            lines = [*action.caption.splitlines(), f"[{self._write_file(action)}]"]
         elif isinstance(action, Ask):
             lines = action.text.splitlines()
             lines += [f"  {n}. {label}" for n, (_value, label) in enumerate(action.choices, 1)]
@@ -112,6 +115,18 @@ class ConsoleChannel:
             self.out.writelines(PREFIX + line + "\n" for line in lines)
             self.out.flush()
         return None
+
+    def _write_file(self, action: SendFile) -> Path:
+        """A file for the member, written under POLDER_FILES_FOLDER (the console has no
+        private chat to carry it); its path, for the line that says where it is."""
+        folder = self.engine.settings.files_folder
+        path = folder / Path(action.filename).name  # a name, never a path from elsewhere
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_text(action.content, encoding="utf-8")
+        except OSError as exc:
+            raise DeliveryError(f"cannot write {path}: {exc}", retry_after=None) from exc
+        return path.resolve()
 
     def _chart(self, result: PollResult) -> list[str]:
         """The result's bar chart as a PNG in the charts folder, and a line saying where."""

@@ -36,6 +36,7 @@ from bot.actions import (
     PostPoll,
     PostThread,
     Reply,
+    SendFile,
     Toast,
     UpdatePoll,
 )
@@ -512,10 +513,26 @@ class SlackChannel:
             return await self._post(channel, thread, action.plain_text(), digest_blocks(action))
         if isinstance(action, PostChart):
             return await self._chart(channel, thread, action)
+        if isinstance(action, SendFile):
+            return await self._send_file(action)
         if isinstance(action, Reply | Notify):
             return await self._post(channel, thread, action.text, sections(action.text))
         log.info("slack does not render %s", action.kind)
         return None
+
+    async def _send_file(self, action: SendFile) -> str | None:
+        """A file for a member (`chat_id` is their user id), uploaded to the app's direct
+        message with them, which conversations.open gives (it needs the im:write scope)."""
+        opened = await self.client.conversations_open(users=action.chat_id)
+        uploaded = await self.client.files_upload_v2(
+            channel=opened["channel"]["id"],
+            content=action.content,
+            filename=action.filename,
+            title=action.filename,
+            initial_comment=escape(action.caption),
+        )
+        files = uploaded.get("files") or [{}]
+        return files[0].get("id")
 
     async def _chart(self, channel: str, thread: str | None, action: PostChart) -> str | None:
         """The chart uploaded as an image with its alt text, its data table as the comment

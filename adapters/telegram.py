@@ -41,6 +41,7 @@ from bot.actions import (
     PostPoll,
     PostThread,
     Reply,
+    SendFile,
     Toast,
     UpdatePoll,
 )
@@ -523,6 +524,15 @@ class TelegramChannel:
             return await self._messages(chat, topic, digest_html(action.heading, action.blocks))
         if isinstance(action, PostChart):
             return await self._chart(chat, topic, action)
+        if isinstance(action, SendFile):
+            sent = await self.bot.send_document(
+                chat,
+                action.content.encode("utf-8"),
+                filename=action.filename,
+                caption=shortened(action.caption, CAPTION_LIMIT),
+                parse_mode="HTML",
+            )
+            return str(sent.message_id)
         if isinstance(action, Reply | Notify):
             return await self._text(chat, topic, escape(action.text))
         log.info("telegram does not render %s", action.kind)

@@ -89,6 +89,23 @@ class Notify(Action):
 
 
 @dataclass(frozen=True, kw_only=True)
+class SendFile(Action):
+    """A file for one member, in their private chat (`chat_id` is their platform user id, as
+    for Notify): a document on Telegram, an upload in the direct message on Slack, a file
+    under POLDER_FILES_FOLDER in the console. `content` is the file's text (UTF-8)."""
+
+    filename: str
+    content: str
+    caption: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Farewell(Reply):
+    """The last reply to a member who asked to be forgotten. Shown as a Reply; once it is
+    delivered, the retention job deletes its outbox entry, the last row holding their chat."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class Ask(Action):
     """A question awaiting the member's answer: `choices` are [value, label] pairs (buttons
     where the platform has them), `hint` says how to answer where it has not."""

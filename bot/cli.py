@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
+import click
 import typer
 from sqlalchemy import Engine as DatabaseEngine
 from sqlalchemy.exc import IntegrityError
@@ -58,6 +59,10 @@ app.add_typer(export_app, name="export")
 app.add_typer(digest_app, name="digest")
 import_app = typer.Typer(help="Import dialogue from elsewhere.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
+members_app = typer.Typer(
+    help="Members' data rights: a copy of their data, or forgetting them.", no_args_is_help=True
+)
+app.add_typer(members_app, name="members")
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -420,6 +425,79 @@ def ideas_csv(ideas: list[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
+@export_app.command("messages")
+def export_messages_command(
+    sector: Annotated[str, typer.Option(help="The sector whose dialogue is exported.")],
+    export_format: Annotated[ExportFormat, typer.Option("--format", help="csv or json.")] = (
+        ExportFormat.CSV
+    ),
+    out: Annotated[Path | None, typer.Option(help="Write to this file (default: stdout).")] = None,
+) -> None:
+    """A sector's dialogue, without hidden messages; names only of members who consented."""
+    from bot.dialogue_export import as_csv, as_json, export_messages
+
+    config = settings()
+    with transaction(database(config)) as session:
+        where = find_sector(session, sector)
+        if where is None:
+            known = ", ".join(s.slug for s in all_sectors(session))
+            fail(f"there is no sector {sector!r}; sectors: {known}")
+        messages = export_messages(session, where)
+    text = as_json(messages) if export_format is ExportFormat.JSON else as_csv(messages)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"{len(messages)} messages of {where.slug} written to {out}", err=True)
+
+
+@app.command("audit")
+def audit_log(
+    since: Annotated[
+        str | None, typer.Option(help="From this day on: YYYY-MM-DD, in POLDER_TIMEZONE.")
+    ] = None,
+    action: Annotated[
+        str | None, typer.Option(help="Only actions that start with this: role, message.hide.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many entries.")] = 100,
+) -> None:
+    """Who did what and when, newest first: every curator, staff and admin action."""
+    from datetime import UTC, date, datetime, time
+
+    from bot.audit import entries
+
+    config = settings()
+    start = None
+    if since is not None:
+        try:
+            start = datetime.combine(date.fromisoformat(since), time(), tzinfo=config.zone)
+        except ValueError:
+            fail(f"--since {since!r}: use a date such as 2026-11-16")
+    with transaction(database(config)) as session:
+        found = entries(session, start.astimezone(UTC) if start else None, action, limit)
+        actors = {
+            m.id: m
+            for m in session.exec(
+                select(Member).where(
+                    Member.id.in_(sorted({e.actor_id for e in found if e.actor_id}))  # type: ignore[union-attr]
+                )
+            )
+        }
+        for entry in found:
+            actor = actors.get(entry.actor_id) if entry.actor_id else None
+            if actor is None:
+                who = "command line"
+            elif actor.erased_at is not None:
+                who = f"(forgotten #{actor.id})"
+            else:
+                who = f"{actor.display_name} (#{actor.id})"
+            at = entry.at.astimezone(config.zone)
+            fields = [f"{at:%Y-%m-%d %H:%M:%S %Z}", who, entry.action, entry.target, entry.detail]
+            typer.echo("\t".join(" ".join(f.split()) or "-" for f in fields))
+    if not found:
+        typer.echo("no audit entries" + (" match" if since or action else " yet"), err=True)
+
+
 PLATFORMS = ("telegram", "slack", "console")
 
 
@@ -570,6 +648,83 @@ def digest_preview(
         return
     out.write_text(text, encoding="utf-8")
     typer.echo(f"digest of {where.slug} for {digest.label} written to {out}", err=True)
+
+
+MEMBER_HELP = "#id, platform:user-id, or display name."
+
+
+def _member_or_fail(session: Session, ref: str) -> Member:
+    try:
+        return find_member(session, ref)
+    except MemberNotFound as exc:
+        fail(f"{exc}; name a member as #12, telegram:123456789 or a display name")
+
+
+@members_app.command("export")
+def members_export(
+    member: Annotated[str, typer.Argument(help=MEMBER_HELP)],
+    out: Annotated[Path | None, typer.Option(help="Write to this file (default: stdout).")] = None,
+) -> None:
+    """Everything Polder holds about a member, as JSON: for a request that came by mail."""
+    from bot.mydata import counts, export_member, to_json
+
+    config = settings()
+    with transaction(database(config)) as session:
+        target = _member_or_fail(session, member)
+        data = export_member(session, target)
+    text = to_json(data)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write {out}: {exc}")
+    found = counts(data)
+    typer.echo(
+        f"member #{target.id}: {found['messages']} messages, {found['ideas']} ideas, "
+        f"{found['votes']} votes written to {out}",
+        err=True,
+    )
+
+
+def _confirmed(question: str) -> bool:
+    """A yes from the person at the terminal; no answer (end of input) is a no."""
+    try:
+        return typer.confirm(question, default=False)
+    except (typer.Abort, click.exceptions.Abort):
+        typer.echo("", err=True)
+        return False
+
+
+@members_app.command("forget")
+def members_forget(
+    member: Annotated[str, typer.Argument(help=MEMBER_HELP)],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase a member's personal data (as /forget does), for a request that came by mail."""
+    from bot.forget import forget_member
+
+    config = settings()
+    db = database(config)
+    with transaction(db) as session:
+        target = _member_or_fail(session, member)
+        accounts = ", ".join(
+            f"{i.platform}:{i.platform_user_id}" for i in identities_of(session, target)
+        )
+    if target.erased_at is not None:
+        typer.echo(f"member #{target.id} was already forgotten ({target.erased_at:%Y-%m-%d})")
+        return
+    # Asked outside any transaction: a database lock is never held while a person reads.
+    who = f"member #{target.id}, {target.display_name} ({accounts or 'no accounts'})"
+    if not yes and not _confirmed(f"Forget {who}? This cannot be undone"):
+        typer.echo("Nothing was erased.", err=True)
+        raise typer.Exit(1)
+    with transaction(db) as session:
+        again = session.get(Member, target.id)
+        assert again is not None
+        result = forget_member(session, again, None, "by an administrator (command line)")
+    typer.echo(f"member #{target.id} forgotten; erased or unlinked: {result.describe()}")
 
 
 @import_app.command("polis")

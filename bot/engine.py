@@ -21,9 +21,13 @@ from bot import (
     conversation,
     digests,
     ideas,
+    intake,
     language,
     members,
+    moderation,
+    muting,
     polls,
+    privacy,
     profile,
     sectors,
     threads,
@@ -60,6 +64,9 @@ DEFAULT_FEATURES: tuple[Feature, ...] = (
     ideas.FEATURE,
     admin.FEATURE,
     digests.FEATURE,
+    moderation.FEATURE,
+    muting.FEATURE,
+    privacy.FEATURE,
     conversation.FEATURE,
 )
 APOLOGY = N_("Sorry, something went wrong on our side. The team can see what happened.")
@@ -130,6 +137,11 @@ class Engine:
                 conversation=session.get(ConversationState, member.id),
                 flows=self.flows,
             )
+            if isinstance(event, MessagePosted | MessageEdited) and ctx.channel is not None:
+                held = intake.held_back(ctx)  # muted or flooding: not stored, not routed
+                if held is not None:
+                    enqueue(session, held, event.key)
+                    return held
             if isinstance(event, MessagePosted):
                 self._take_in(ctx, event, detection)
             actions = self._route(ctx)

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, update
 from sqlmodel import Session, col, delete, select
 
+from bot import audit
 from bot.access import allows, named_sector, who_may
 from bot.actions import Action, PollResult, PostPoll, Reply, Toast, UpdatePoll
 from bot.context import Command, Context, Feature
@@ -277,6 +278,7 @@ def launch_poll(ctx: Context) -> list[Action]:
         voters=0,
     )
     posts = post_everywhere(ctx.session, sector, make, poll_id=poll.id)
+    audit.record(ctx.session, ctx.member, "poll.open", f"poll #{poll.id}", sector.slug)
     said = _(
         "Poll #{id} is open in {sector}, posted to {count} channels; it closes {when}."
     ).format(
@@ -420,6 +422,7 @@ def close_early(ctx: Context) -> list[Action]:
     actions = close_poll(ctx.session, found, ctx.settings.zone)
     if actions is None:
         return [ctx.reply(ctx._("Poll #{id} was already closed.").format(id=found.id))]
+    audit.record(ctx.session, ctx.member, "poll.close", f"poll #{found.id}")
     return [
         *actions,
         ctx.reply(ctx._("Poll #{id} is closed; the result is posted.").format(id=found.id)),
@@ -453,7 +456,10 @@ def show_poll(ctx: Context) -> list[Action]:
         .order_by(Member.display_name, PollVote.option)
     ).all()
     lines = [text, _("Voters:")]
-    lines += [f"- {member.display_name}: {poll.options[row.option]}" for row, member in rows]
+    lines += [
+        f"- {member.display_name or _('a former member')}: {poll.options[row.option]}"
+        for row, member in rows  # a forgotten member's vote still counts, nameless
+    ]
     return [ctx.reply("\n".join(lines))]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from bot import audit
 from bot.actions import Action
 from bot.config import SLUG
 from bot.context import Command, Context, Feature
@@ -157,6 +158,8 @@ def link(ctx: Context) -> list[Action]:
     channel.kind = ChannelKind.SECTOR
     channel.linked_by = ctx.member.id
     ctx.session.add(channel)
+    where = f"{event.platform}:{event.chat_id}" + (f" topic {thread_id}" if thread_id else "")
+    audit.record(ctx.session, ctx.member, "channel.link", where, sector.slug)
     text = _("This channel is now linked to {slug}: what is said here is heard as {slug}.")
     return [ctx.reply(text.format(slug=sector.slug))]
 

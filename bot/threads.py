@@ -8,7 +8,7 @@ from functools import partial
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from bot import language
+from bot import audit, intake, language
 from bot.access import named_sector
 from bot.actions import Action, PostThread, Reply
 from bot.context import Command, Context, Feature
@@ -55,6 +55,7 @@ def open_thread(ctx: Context) -> list[Action]:
     ctx.session.add(thread)
     ctx.session.flush()
     posts = post_to_channels(ctx, thread, sector)
+    audit.record(ctx.session, ctx.member, "thread.open", f"thread #{thread.id}", sector.slug)
     text = _("Thread #{id} is open in {sector} and posted to {count} channels.")
     said = text.format(id=thread.id, sector=sector.slug, count=len(posts))
     if not posts:
@@ -137,13 +138,17 @@ def show_thread(ctx: Context) -> list[Action]:
     latest = ctx.session.exec(
         select(Message, Member)
         .join(Member, col(Member.id) == Message.member_id, isouter=True)
-        .where(Message.thread_id == thread.id, col(Message.text).is_not(None))
+        .where(
+            Message.thread_id == thread.id,
+            col(Message.text).is_not(None),
+            col(Message.hidden_at).is_(None),  # hidden by a curator: counted, not shown
+        )
         .order_by(col(Message.created_at).desc())
         .limit(SHOWN_REPLIES)
     ).all()
     for message, author in reversed(latest):
         name = author.display_name if author else _("a former member")
-        lines.append(f"- {name}: {shorten(message.text or '', 200)}")
+        lines.append(f"- #{message.id} {name}: {shorten(message.text or '', 200)}")  # for /report
     return [ctx.reply("\n".join(lines))]
 
 
@@ -157,6 +162,7 @@ def close_thread(ctx: Context) -> list[Action]:
         return [ctx.reply(_("Thread #{id} was already closed.").format(id=thread.id))]
     thread.status, thread.closed_at = ThreadStatus.CLOSED, utcnow()
     ctx.session.add(thread)
+    audit.record(ctx.session, ctx.member, "thread.close", f"thread #{thread.id}")
     said = translator(thread.language)("Thread #{id} is closed. Thank you for your answers.")
     notices: list[Action] = [
         Reply(**where(post), text=said.format(id=thread.id))
@@ -175,6 +181,9 @@ def reply_to_thread(ctx: Context) -> list[Action]:
         return found
     if found.status is ThreadStatus.CLOSED:
         return [closed_reply(ctx, found)]
+    held = intake.held_back(ctx)  # muted or flooding: the answer is not taken in
+    if held is not None:
+        return held
     text = " ".join(ctx.args[1:])
     detection = language.detect(text)
     language.learn_from_message(ctx.member, text, detection)
@@ -234,6 +243,7 @@ def set_objective(ctx: Context) -> list[Action]:
         return [ctx.reply(limit.format(n=OBJECTIVE_MAX, length=len(text)))]
     sector.objective = text
     ctx.session.add(sector)
+    audit.record(ctx.session, ctx.member, "sector.objective", f"sector {sector.slug}", text)
     return [
         ctx.reply(
             _("The objective of {sector} is now: {objective}").format(

@@ -8,7 +8,8 @@ worked out from that one read, linear in the messages and never one query per me
 
 Who is shown: a member's display name only when `members.consent_named` is on; anyone else as
 their actor type ("resident"), or "a member" when they gave none. Texts erased by retention
-(NULL) still count as messages but are never quoted, mined for themes or listed.
+(NULL) still count as messages but are never quoted, mined for themes or listed; so do messages
+a curator hid, which are read without their text and answer no question.
 """
 
 from __future__ import annotations
@@ -408,9 +409,10 @@ class Said:
     thread_id: int | None
     channel_id: int | None
     member_id: int | None
-    text: str | None
+    text: str | None  # None when erased, or hidden by a curator
     at: datetime
     author: Quote
+    hidden: bool = False
 
 
 def period_messages(session: Session, sector: Sector, start: datetime, end: datetime) -> list[Said]:
@@ -426,14 +428,24 @@ def period_messages(session: Session, sector: Sector, start: datetime, end: date
             Member.display_name,
             Member.consent_named,
             Member.actor_type,
+            Message.hidden_at,
         )
         .outerjoin(Member, col(Member.id) == Message.member_id)
         .where(Message.sector_id == sector.id, in_period(Message.created_at, start, end))
         .order_by(col(Message.created_at), col(Message.id))
     ).all()
     return [
-        Said(int(mid), thread, channel, member, text, at, shown_as(name, consent, actor))
-        for mid, thread, channel, member, text, at, name, consent, actor in rows
+        Said(
+            int(mid),
+            thread,
+            channel,
+            member,
+            None if hidden else text,
+            at,
+            shown_as(name, consent, actor),
+            hidden is not None,
+        )
+        for mid, thread, channel, member, text, at, name, consent, actor, hidden in rows
     ]
 
 
@@ -634,6 +646,8 @@ def unanswered_messages(said: Sequence[Said]) -> list[Unanswered]:
     later_authors: dict[tuple[str, int | None], set[int | None]] = {}
     found: list[Unanswered] = []
     for s in reversed(said):
+        if s.hidden:
+            continue  # what a curator hid neither asks nor answers
         place = ("channel", s.channel_id) if s.channel_id is not None else ("thread", s.thread_id)
         seen = later_authors.setdefault(place, set())
         if place[1] is not None and is_question(s.text) and not (seen - {s.member_id}):

@@ -4,8 +4,9 @@ Of several runners on one database, the one holding the lease (`scheduled.leader
 jobs; the others sweep only to try for the lease, and take over when its holder is gone.
 The holder catches up as it takes over (what fell due while no runner was up runs now); then
 a sweep every couple of seconds closes and reminds what is due, sends the digests that are
-due, and re-plans the exact jobs from the rows, so a poll another process created is
-planned within seconds and a restart loses nothing.
+due, once a day erases what is past retention (`scheduled.retention`), and re-plans the
+exact jobs from the rows, so a poll another process created is planned within seconds and a
+restart loses nothing.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy import Engine as DatabaseEngine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings
-from scheduled import digests, polls
+from scheduled import digests, polls, retention
 from scheduled.leader import Lease
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class JobRunner:
         self.sweep_seconds = sweep_seconds
         self.lease = lease or Lease.on(database, settings.scheduler_lease_seconds)
         self.failures = digests.Failures()
+        self.retention = retention.Retention()
         self._sweeping = threading.Lock()  # held while a sweep runs, so stop can wait for it
         self._stopping = threading.Event()
         self.scheduler = BackgroundScheduler(
@@ -99,6 +101,7 @@ class JobRunner:
         polls.run_due(self.database, self.settings)
         planned = polls.plan(self.scheduler, self.database, self.settings)
         digests.run_due(self.database, self.settings, failures=self.failures)
+        self.retention.run_due(self.database, self.settings)  # daily: a no-op in between
         return planned
 
     def _drop_planned(self) -> None:

@@ -33,12 +33,15 @@ What it does as Telegram does (the wording of errors is Telegram's where known):
 * Pushing a my_chat_member update in which the bot left or was kicked (or a user blocked it) blocks
   the chat: later sends get 403; being added again unblocks it.
 
-Flood limits (`enforce_limits=True`): sendMessage, sendPhoto and the edits count as messages to
-their chat; at most one a second per chat, 20 a minute per group (chat id < 0) and 30 a second
-overall. A call over a limit is not performed and gets 429 with `parameters.retry_after`.
+sendDocument takes an uploaded file (multipart, with its filename) and an optional caption; the
+bytes are kept in `Shown.document`.
+
+Flood limits (`enforce_limits=True`): sendMessage, sendPhoto, sendDocument and the edits count as
+messages to their chat; at most one a second per chat, 20 a minute per group (chat id < 0) and 30
+a second overall. A call over a limit is not performed and gets 429 with `parameters.retry_after`.
 
 Not emulated: MarkdownV2/Markdown are accepted but not parsed, inline messages, media other than
-photos, webhook delivery (tests post updates to the bot themselves).
+photos and documents, webhook delivery (tests post updates to the bot themselves).
 """
 
 from __future__ import annotations
@@ -101,7 +104,9 @@ MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_TEXT = 200
 
-SENDING = frozenset({"sendMessage", "sendPhoto", "editMessageText", "editMessageReplyMarkup"})
+SENDING = frozenset(
+    {"sendMessage", "sendPhoto", "sendDocument", "editMessageText", "editMessageReplyMarkup"}
+)
 DEFAULT_ALLOWED = frozenset(
     {
         "message",
@@ -296,6 +301,8 @@ class Shown:
     message: JSONDict
     photo: bytes | str | None = None
     edits: int = 0
+    document: bytes | None = None
+    file_name: str | None = None
 
     @property
     def buttons(self) -> list[list[tuple[str, str | None]]]:
@@ -1715,6 +1722,54 @@ class FakeTelegram:
         )
         return copy.deepcopy(message)
 
+    def send_document(self, params: JSONDict, files: dict[str, _Upload], token: str) -> JSONDict:
+        """sendDocument: an uploaded file (multipart, or attach://name), with a caption."""
+        chat_id = self._chat_id(params)
+        upload = files.get("document")
+        value = params.get("document")
+        if upload is None and isinstance(value, str) and value.startswith("attach://"):
+            upload = files.get(value[9:])
+        if upload is None:
+            raise bad_request("there is no document in the request")
+        if not upload.data:
+            raise bad_request("file must be non-empty")
+        caption, entities = "", []
+        if isinstance(params.get("caption"), str) and params["caption"]:
+            caption, entities = self._formatted(
+                params["caption"], params.get("parse_mode"), params.get("caption_entities")
+            )
+            if _u16(caption) > MAX_CAPTION:
+                raise bad_request("message caption is too long")
+        thread_id = params.get("message_thread_id")
+        self._gate("sendDocument", chat_id)
+        message_id = self._new_message_id(chat_id)
+        message = self._message_json(chat_id, message_id, thread_id, None)
+        number = next(self._file_ids)
+        message["document"] = {
+            "file_id": f"BQACAgQAAxkBAAI{number:06d}",
+            "file_unique_id": f"AgAD{number:06d}",
+            "file_name": upload.filename or "document",
+            "file_size": len(upload.data),
+        }
+        if caption:
+            message["caption"] = caption
+            if entities:
+                message["caption_entities"] = entities
+        self.messages.setdefault(chat_id, {})[message_id] = Shown(
+            chat_id,
+            message_id,
+            caption or None,
+            entities,
+            None,
+            params.get("caption"),
+            params.get("parse_mode"),
+            thread_id,
+            message,
+            document=upload.data,
+            file_name=upload.filename,
+        )
+        return copy.deepcopy(message)
+
     def _photo_sizes(self, photo: bytes | str) -> list[JSONDict]:
         data = photo if isinstance(photo, bytes) else b""
         width, height = _image_size(data) if data else (800, 600)
@@ -2038,6 +2093,7 @@ _METHODS: dict[str, tuple[str, _Handler]] = {
         ("getUpdates", _get_updates_placeholder),
         ("sendMessage", FakeTelegram.send_message),
         ("sendPhoto", FakeTelegram.send_photo),
+        ("sendDocument", FakeTelegram.send_document),
         ("getFile", FakeTelegram.get_file),
         ("editMessageText", FakeTelegram.edit_message_text),
         ("editMessageReplyMarkup", FakeTelegram.edit_message_reply_markup),

@@ -13,6 +13,7 @@ from bot.i18n import available_languages, catalog_path, parse_po, translator
 TRANSLATED = ["nl", "fi", "sv"]
 # Entries a translation may leave as in English: command names and words that are the same.
 COMMANDS = {"/help", "/start", "/whoami", "/sectors", "/skip", "/cancel", "/ideas mine", "data"}
+COMMANDS |= {"/mydata", "/forget"}
 COMMANDS |= {"/digest", "/digest list"}
 SAME_AS_ENGLISH = {
     "nl": COMMANDS
