@@ -105,10 +105,17 @@ class TextIndex(Generic[K]):
         self._unseen_idf = math.log(1 + size) + 1
         self._keys = [key for key, _ in counted]
         self._vectors = [self._weigh(counts) for _, counts in counted]
-        self._postings: dict[str, list[tuple[int, float]]] = {}
-        for position, vector in enumerate(self._vectors):
-            for f, w in vector.items():
-                self._postings.setdefault(f, []).append((position, w))
+        self._postings: dict[str, list[tuple[int, float]]] | None = None  # on first query
+
+    def _inverted(self) -> dict[str, list[tuple[int, float]]]:
+        """Feature -> (position, weight) of the texts that have it; built on the first query
+        only, since a digest asks just for the centroid and would pay for it in memory."""
+        if self._postings is None:
+            self._postings = {}
+            for position, vector in enumerate(self._vectors):
+                for f, w in vector.items():
+                    self._postings.setdefault(f, []).append((position, w))
+        return self._postings
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -136,8 +143,9 @@ class TextIndex(Generic[K]):
         idea being submitted, when it is already stored).
         """
         scores: dict[int, float] = {}
+        postings = self._inverted()
         for f, w in self.vector(text).items():
-            for position, weight in self._postings.get(f, ()):
+            for position, weight in postings.get(f, ()):
                 scores[position] = scores.get(position, 0.0) + w * weight
         return _ranked(
             (

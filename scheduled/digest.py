@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from itertools import pairwise
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
@@ -43,11 +43,17 @@ from storage.models import (
     StatementVote,
 )
 
+T = TypeVar("T")
 ACTIVITY_WEEKS = 8  # how far back the participation charts look
 REPRESENTATIVE = 3  # quotes per thread
 THEMES = 3  # key phrases per thread
 AGREED = 3  # statements most agreed with, per thread (imported Polis votes)
 MIN_VOTES = 5  # agree + disagree votes a statement needs before its agreement is shown
+# A thread's quotes and themes are picked from at most this many of its replies, spread evenly
+# over the week, and the sector's phrase rarities from at most PHRASE_SAMPLE of its messages:
+# a busier thread's centre hardly moves, and its cost (time and memory) stops growing.
+THREAD_SAMPLE = 2000
+PHRASE_SAMPLE = 20000
 UNKNOWN = "unknown"  # the by_actor_type / by_language key of members and messages without one
 A_MEMBER = N_("a member")  # who a member is when they are not named and gave no actor type
 WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -312,9 +318,7 @@ def count_period(session: Session, sector: Sector, start: datetime, end: datetim
     """Headline numbers: aggregates only, on the (sector_id, created_at) index."""
     of_sector = (Message.sector_id == sector.id) & in_period(Message.created_at, start, end)
     messages, active = session.exec(
-        select(func.count(col(Message.id)), func.count(func.distinct(Message.member_id))).where(
-            of_sector
-        )
+        select(func.count(), func.count(func.distinct(Message.member_id))).where(of_sector)
     ).one()
     joined = session.exec(
         select(func.count())
@@ -372,9 +376,7 @@ def activity(
             *[(col(Message.created_at) < edge, n) for n, edge in enumerate(edges[1:])]
         ).label("bucket")
         rows = session.exec(
-            select(
-                bucket, func.count(col(Message.id)), func.count(func.distinct(Message.member_id))
-            )
+            select(bucket, func.count(), func.count(func.distinct(Message.member_id)))
             .where(
                 Message.sector_id == sector.id, in_period(Message.created_at, edges[0], edges[-1])
             )
@@ -536,10 +538,19 @@ def themes(index: TextIndex[int], texts: Sequence[str], limit: int = THEMES) -> 
 # --- threads -----------------------------------------------------------------------------------
 
 
+def spread(items: Sequence[T], most: int) -> list[T]:
+    """At most `most` of `items`, evenly spaced (first and last kept): a sample that is the
+    same every time for the same rows, so a digest built twice says the same."""
+    if len(items) <= most:
+        return list(items)
+    step = (len(items) - 1) / (most - 1)
+    return [items[round(n * step)] for n in range(most)]
+
+
 def representative(said: Sequence[Said], limit: int = REPRESENTATIVE) -> list[Quote]:
     """The messages closest to the thread's centre (character n-gram TF-IDF centroid): any
-    language, offline, linear in the messages."""
-    by_id = {s.id: s for s in said if has_text(s)}
+    language, offline, linear in the messages (at most THREAD_SAMPLE of them)."""
+    by_id = {s.id: s for s in spread([s for s in said if has_text(s)], THREAD_SAMPLE)}
     index = TextIndex([(key, s.text or "") for key, s in by_id.items()])
     return [
         quoted(by_id[key].text or "", by_id[key].author) for key, _ in index.centroid_nearest(limit)
@@ -619,14 +630,18 @@ def thread_digest(
         participants=len(members),
         named=sorted({a.who for a in members.values() if a.named}),
         representative=representative(said),
-        themes=themes(sector_index, [s.text or "" for s in said if has_text(s)]),
+        themes=themes(
+            sector_index,
+            [s.text or "" for s in spread([s for s in said if has_text(s)], THREAD_SAMPLE)],
+        ),
         agreed=most_agreed(said, votes or {}),
     )
 
 
 def phrase_index(said: Sequence[Said]) -> TextIndex[int]:
     """The sector's messages of the period by key phrase: what themes are measured against."""
-    return TextIndex([(s.id, s.text or "") for s in said if has_text(s)], features=phrases)
+    texts = spread([s for s in said if has_text(s)], PHRASE_SAMPLE)
+    return TextIndex([(s.id, s.text or "") for s in texts], features=phrases)
 
 
 # --- unanswered questions ----------------------------------------------------------------------

@@ -193,7 +193,8 @@ class Message(SQLModel, table=True):
 
     __tablename__ = "messages"
     __table_args__ = (
-        Index("ix_messages_sector_created", "sector_id", "created_at"),
+        # member_id last: who took part when (a digest's counts) is read from the index alone
+        Index("ix_messages_sector_created", "sector_id", "created_at", "member_id"),
         Index("ix_messages_channel_created", "channel_id", "created_at"),
         Index("ix_messages_member_created", "member_id", "created_at"),
         Index("ix_messages_created", "created_at"),

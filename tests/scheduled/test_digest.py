@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 import pytest
 
 from bot.config import Settings
+from scheduled import digest as digest_module
 from scheduled.digest import (
     Digest,
     build_digest,
@@ -111,6 +112,31 @@ def test_representative_messages_are_the_paraphrases_in_any_language(
     assert THEME[language] in digest_thread.themes
     if language != "en":
         assert language not in settings.languages  # not a language the bot is configured for
+
+
+def test_a_busy_thread_is_read_from_an_even_sample_and_still_quotes_its_point(
+    seed: Seed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above THREAD_SAMPLE replies the quotes come from replies spread evenly over the week:
+    the cost stops growing, the picks stay on the thread's point and stay the same."""
+    monkeypatch.setattr(digest_module, "THREAD_SAMPLE", 8)
+    paraphrases, outliers = THREADS["en"]
+    thread = seed.thread("What should change at the station?", local(0, 9))
+    texts = (paraphrases + outliers) * 2  # 24 replies, 8 of them read
+    for n, text in enumerate(texts):
+        seed.say(seed.member(f"m{n}"), text, local(n % 7, 8 + n % 10, n), thread)
+
+    first, again = seed.digest().threads[0], seed.digest().threads[0]
+
+    assert first.replies == 24  # every reply still counts
+    assert first.representative == again.representative
+    assert {q.text for q in first.representative} <= set(paraphrases)
+
+
+def test_an_even_sample_keeps_the_ends_and_the_spacing() -> None:
+    assert digest_module.spread(list(range(10)), 4) == [0, 3, 6, 9]
+    assert digest_module.spread(list(range(3)), 4) == [0, 1, 2]
+    assert len(set(digest_module.spread(list(range(100_001)), 2000))) == 2000
 
 
 def test_themes_prefer_a_recurring_pair_to_its_words(seed: Seed) -> None:

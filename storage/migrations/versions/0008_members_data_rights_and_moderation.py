@@ -72,6 +72,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("hidden_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("hidden_by", sa.Integer(), nullable=True))
         batch_op.drop_index(batch_op.f("ix_messages_member_id"))
+        batch_op.drop_index("ix_messages_sector_created")
+        batch_op.create_index(
+            "ix_messages_sector_created", ["sector_id", "created_at", "member_id"], unique=False
+        )
         batch_op.create_index("ix_messages_created", ["created_at"], unique=False)
         batch_op.create_index(
             "ix_messages_member_created", ["member_id", "created_at"], unique=False
@@ -90,6 +94,10 @@ def downgrade() -> None:
         batch_op.drop_constraint(batch_op.f("fk_messages_hidden_by_members"), type_="foreignkey")
         batch_op.drop_index("ix_messages_member_created")
         batch_op.drop_index("ix_messages_created")
+        batch_op.drop_index("ix_messages_sector_created")
+        batch_op.create_index(
+            "ix_messages_sector_created", ["sector_id", "created_at"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_messages_member_id"), ["member_id"], unique=False)
         batch_op.drop_column("hidden_by")
         batch_op.drop_column("hidden_at")
