@@ -36,6 +36,7 @@ MIN_N = 3  # shorter grams ("en", "er") occur in nearly every word of every lang
 MAX_N = 5  # longer grams add little beyond 5 and make vectors larger
 SIMILAR = 0.3  # default min_score: see the figures above
 LIMIT = 3  # a member is shown at most this many similar ideas
+REPEAT_POOL = 5  # centroid_nearest with `repeat` looks this many times `limit` deep
 
 _WORD = re.compile(r"[^\W_]+")  # letters and digits of any script; anything else separates
 
@@ -164,21 +165,43 @@ class TextIndex(Generic[K]):
                 total[f] = total.get(f, 0.0) + w
         return _normalised(total)
 
-    def centroid_nearest(self, limit: int = LIMIT) -> list[tuple[K, float]]:
+    def centroid_nearest(
+        self, limit: int = LIMIT, repeat: float | None = None
+    ) -> list[tuple[K, float]]:
         """Up to `limit` keys of the texts closest to the centroid: the most representative.
 
         Scores are cosines with the centroid. A text without words represents nothing and is
-        never returned.
+        never returned. With `repeat`, a text at least that similar to one already picked is
+        passed over (a statement reposted with a prefix says nothing new), among the
+        REPEAT_POOL * `limit` closest.
         """
         centroid = self.centroid()
-        return _ranked(
+        position = {key: n for n, key in enumerate(self._keys)}
+        ranked = _ranked(
             (
                 (key, sum(w * centroid[f] for f, w in vector.items()))
                 for key, vector in zip(self._keys, self._vectors, strict=True)
                 if vector
             ),
-            limit,
+            limit if repeat is None else limit * REPEAT_POOL,
         )
+        picked: list[tuple[K, float]] = []
+        for key, score in ranked:
+            vector = self._vectors[position[key]]
+            if repeat is not None and any(
+                _dot(vector, self._vectors[position[other]]) >= repeat for other, _ in picked
+            ):
+                continue
+            picked.append((key, score))
+            if len(picked) == limit:
+                break
+        return picked
+
+
+def _dot(a: Vector, b: Vector) -> float:
+    if len(b) < len(a):
+        a, b = b, a
+    return sum(w * b.get(f, 0.0) for f, w in a.items())
 
 
 def similar(

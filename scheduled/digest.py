@@ -46,6 +46,7 @@ from storage.models import (
 T = TypeVar("T")
 ACTIVITY_WEEKS = 8  # how far back the participation charts look
 REPRESENTATIVE = 3  # quotes per thread
+REPEATED = 0.8  # a quote this similar (cosine) to one already picked repeats it: passed over
 THEMES = 3  # key phrases per thread
 AGREED = 3  # statements most agreed with, per thread (imported Polis votes)
 MIN_VOTES = 5  # agree + disagree votes a statement needs before its agreement is shown
@@ -553,7 +554,8 @@ def representative(said: Sequence[Said], limit: int = REPRESENTATIVE) -> list[Qu
     by_id = {s.id: s for s in spread([s for s in said if has_text(s)], THREAD_SAMPLE)}
     index = TextIndex([(key, s.text or "") for key, s in by_id.items()])
     return [
-        quoted(by_id[key].text or "", by_id[key].author) for key, _ in index.centroid_nearest(limit)
+        quoted(by_id[key].text or "", by_id[key].author)
+        for key, _ in index.centroid_nearest(limit, repeat=REPEATED)
     ]
 
 

@@ -317,3 +317,21 @@ def test_an_index_of_every_polis_statement_is_built_and_queried() -> None:
     )
     assert len(index) == len(texts)
     assert len(representative) == 5
+
+
+def test_representatives_pass_over_a_repost_of_one_already_picked() -> None:
+    """A statement reposted with a prefix is nearest the centre twice; with `repeat` the
+    second copy gives way to the next different statement."""
+    point = "Products that harm the climate should cost clearly more than climate-friendly ones."
+    texts = [
+        (1, point),
+        (2, "Climate council: " + point),
+        (3, "Products harming the climate should cost more than the climate-friendly ones."),
+        (4, "Repairable products should be the norm, and spare parts cheap."),
+        (5, "Public transport should be free on weekends."),
+    ]
+    index = TextIndex(texts)
+    plain = [key for key, _ in index.centroid_nearest(3)]
+    distinct = [key for key, _ in index.centroid_nearest(3, repeat=0.8)]
+    assert {1, 2} <= set(plain)  # without it, the repost takes a place
+    assert len({1, 2} & set(distinct)) == 1 and len(distinct) == 3
