@@ -21,7 +21,7 @@ from sqlalchemy import Engine as DatabaseEngine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from bot import __version__
+from bot import __version__, audit
 from bot.config import Settings, SettingsError, load_settings
 from bot.engine import Engine
 from bot.members import MemberNotFound, find_member, identities_of
@@ -252,6 +252,7 @@ def sectors_add(
     try:
         with transaction(database(config)) as session:
             sector = add_sector(session, slug, name, objective)
+            audit.record(session, None, "sector.add", sector.slug, sector.name)
     except SectorError as exc:
         fail(str(exc))
     typer.echo(f"added sector {sector.slug} ({sector.name})")
@@ -564,6 +565,7 @@ def digest_subscribe(
         except CronError as exc:
             fail(str(exc))
         line = _subscription_line(config, subscription, where)
+        audit.record(session, None, "digest.subscribe", f"subscription #{subscription.id}", line)
     verb = "subscribed" if created else "changed"
     typer.echo(f"{verb} #{subscription.id}: {line}")
 
@@ -606,6 +608,7 @@ def digest_unsubscribe(
         subscription = cancel(session, subscription_id)
         if subscription is None:
             fail(f"there is no subscription {subscription_id}; polder digest list shows them")
+        audit.record(session, None, "digest.unsubscribe", f"subscription #{subscription.id}")
         typer.echo(f"unsubscribed #{subscription.id} ({destination(subscription)})")
 
 

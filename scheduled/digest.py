@@ -630,7 +630,8 @@ def thread_digest(
         question=thread.question,
         replies=len(said),
         participants=len(members),
-        named=sorted({a.who for a in members.values() if a.named}),
+        # named for what the digest may show: not for a hidden or erased message alone
+        named=sorted({s.author.who for s in said if s.author.named and has_text(s)}),
         representative=representative(said),
         themes=themes(
             sector_index,

@@ -513,3 +513,18 @@ def test_polder_audit_lists_who_did_what_newest_first(engine, database, polder: 
     assert later.returncode == 0 and later.stdout == "" and "no audit entries" in later.stderr
     bad = polder("audit", "--since", "last week")
     assert bad.returncode == 2 and "--since 'last week': use a date such as" in bad.stderr
+
+
+def test_command_line_changes_are_audited_too(polder: Run) -> None:
+    assert polder("sectors", "add", "housing", "--name", "Housing").returncode == 0
+    made = polder("digest", "subscribe", "housing", "--channel", "console:#staff")
+    assert made.returncode == 0, made.stderr
+    assert polder("digest", "unsubscribe", "1").returncode == 0
+
+    rows = [line.split("\t") for line in polder("audit").stdout.splitlines()]
+    assert [r[1:4] for r in rows] == [
+        ["command line", "digest.unsubscribe", "subscription #1"],
+        ["command line", "digest.subscribe", "subscription #1"],
+        ["command line", "sector.add", "housing"],
+    ]
+    assert rows[1][4].startswith("housing to console:#staff at '0 8 * * 1'")

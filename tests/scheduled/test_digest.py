@@ -186,6 +186,24 @@ def test_only_members_who_consented_are_named(seed: Seed) -> None:
     assert "onderzoek" in dutch  # the actor type in the reader's language
 
 
+def test_a_member_whose_only_reply_is_hidden_is_not_named(seed: Seed) -> None:
+    """They still count as a participant, but a hidden message names nobody."""
+    anna = seed.member("Anna Consenting", named=True)
+    bert = seed.member("Bert Consenting", named=True)
+    thread = seed.thread("Where should the new bike racks go?", local(0, 9))
+    seed.say(anna, "At the station, please.", local(1), thread)
+    spam = seed.say(bert, "Buy cheap watches here!", local(2), thread)
+    spam.hidden_at = local(3)
+    seed.session.add(spam)
+    seed.session.flush()
+
+    (digest_thread,) = seed.digest().threads
+
+    assert (digest_thread.replies, digest_thread.participants) == (2, 2)
+    assert digest_thread.named == ["Anna Consenting"]
+    assert "Bert Consenting" not in to_markdown(seed.digest(), "en")
+
+
 # --- counts, polls, ideas, unanswered ----------------------------------------------------------
 
 
