@@ -70,6 +70,15 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def sector_or_fail(session: Session, slug: str, hint: str = "") -> Sector:
+    """The sector named `slug`, or exit 2 listing the known ones (then `hint`)."""
+    sector = find_sector(session, slug)
+    if sector is None:
+        known = ", ".join(s.slug for s in all_sectors(session))
+        fail(f"there is no sector {slug!r}; sectors: {known}{hint}")
+    return sector
+
+
 def settings() -> Settings:
     try:
         loaded = load_settings()
@@ -270,10 +279,7 @@ def _role_target(
         fail(f"unknown role {role!r}: use one of {', '.join(r.value for r in RoleName)}")
     sector = None
     if sector_slug:
-        sector = find_sector(session, sector_slug)
-        if sector is None:
-            known = ", ".join(s.slug for s in all_sectors(session))
-            fail(f"there is no sector {sector_slug!r}; sectors: {known}")
+        sector = sector_or_fail(session, sector_slug)
     try:
         member = find_member(session, member_ref)
     except MemberNotFound as exc:
@@ -371,10 +377,7 @@ def export_ideas_command(
     with transaction(database(config)) as session:
         where = None
         if sector:
-            where = find_sector(session, sector)
-            if where is None:
-                known = ", ".join(s.slug for s in all_sectors(session))
-                fail(f"there is no sector {sector!r}; sectors: {known}")
+            where = sector_or_fail(session, sector)
         ideas = export_ideas(session, where)
     text = ideas_json(ideas) if export_format is ExportFormat.JSON else ideas_csv(ideas)
     if out is None:
@@ -439,10 +442,7 @@ def export_messages_command(
 
     config = settings()
     with transaction(database(config)) as session:
-        where = find_sector(session, sector)
-        if where is None:
-            known = ", ".join(s.slug for s in all_sectors(session))
-            fail(f"there is no sector {sector!r}; sectors: {known}")
+        where = sector_or_fail(session, sector)
         messages = export_messages(session, where)
     text = as_json(messages) if export_format is ExportFormat.JSON else as_csv(messages)
     if out is None:
@@ -547,10 +547,7 @@ def digest_subscribe(
     with transaction(database(config)) as session:
         where = None
         if sector.lower() != ALL:
-            where = find_sector(session, sector)
-            if where is None:
-                known = ", ".join(s.slug for s in all_sectors(session))
-                fail(f"there is no sector {sector!r}; sectors: {known}, or all")
+            where = sector_or_fail(session, sector, ", or all")
         try:
             subscription, created = subscribe(
                 session,
@@ -636,10 +633,7 @@ def digest_preview(
     if language not in config.languages:
         fail(f"--language: use one of {', '.join(config.languages)}")
     with transaction(database(config)) as session:
-        where = find_sector(session, sector)
-        if where is None:
-            known = ", ".join(s.slug for s in all_sectors(session))
-            fail(f"there is no sector {sector!r}; sectors: {known}")
+        where = sector_or_fail(session, sector)
         try:
             digest = preview(session, where, config.zone, week)
         except ValueError as exc:
@@ -744,10 +738,7 @@ def import_polis(
         fail(str(exc))
     config = settings()
     with transaction(database(config)) as session:
-        where = find_sector(session, sector)
-        if where is None:
-            known = ", ".join(s.slug for s in all_sectors(session))
-            fail(f"there is no sector {sector!r} (polder sectors add makes one); sectors: {known}")
+        where = sector_or_fail(session, sector, " (polder sectors add makes one)")
         result = _import_with_progress(session, where, export)
     typer.echo(
         f"{where.slug}: thread #{result.thread_id} {export.topic!r}: "

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import itertools
 import os
+import subprocess
+import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -122,3 +124,28 @@ def onboarded(database: DatabaseEngine, *users: str, platform: str = "test") -> 
             member = member_for(session, platform, user, user.capitalize())
             member.onboarded_at = utcnow()
             session.add(member)
+
+
+POLDER = Path(sys.executable).with_name("polder")
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def polder(database_url: str, tmp_path: Path) -> Run:
+    """Runs the installed `polder` script on the test's database, in an empty folder: `stdin`
+    is what is typed (nothing by default), keywords are more environment variables."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("POLDER_")}
+    base["POLDER_DATABASE_URL"] = database_url
+
+    def run(*args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(POLDER), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={**base, **env},
+            timeout=120,
+        )
+
+    return run

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from sqlmodel import select
@@ -16,30 +12,7 @@ from bot.sectors import DEFAULT_OBJECTIVES
 from storage import migrate
 from storage.database import open_engine, transaction
 from storage.models import Member
-
-POLDER = Path(sys.executable).with_name("polder")
-
-Run = Callable[..., subprocess.CompletedProcess[str]]
-
-
-@pytest.fixture
-def polder(database_url: str, tmp_path: Path) -> Run:
-    """Runs the installed `polder` script on the test's database, in an empty folder."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("POLDER_")}
-    base["POLDER_DATABASE_URL"] = database_url
-
-    def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(POLDER), *args],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            env={**base, **env},
-            timeout=120,
-        )
-
-    return run
+from tests.conftest import Run
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> str:

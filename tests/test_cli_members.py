@@ -4,41 +4,15 @@ request that came by mail runs them: the installed script, in a subprocess."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from sqlmodel import select
 
 from storage.database import transaction
 from storage.models import AuditEntry, Identity, Member
 from tests.bot.member_data import NAME, SAYS, USER, seed_member
-
-POLDER = Path(sys.executable).with_name("polder")
-
-Run = Callable[..., subprocess.CompletedProcess[str]]
-
-
-@pytest.fixture
-def polder(database_url: str, tmp_path: Path) -> Run:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("POLDER_")}
-    base["POLDER_DATABASE_URL"] = database_url
-
-    def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(POLDER), *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            env=base,
-            timeout=120,
-        )
-
-    return run
+from tests.conftest import Run
 
 
 def refused(result: subprocess.CompletedProcess[str]) -> str:

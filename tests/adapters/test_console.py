@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from sqlmodel import Session, col, select
@@ -19,32 +15,9 @@ from bot.events import CommandIssued, MessagePosted
 from bot.sectors import DEFAULT_OBJECTIVES
 from storage.database import open_engine, transaction
 from storage.models import Channel, Identity, Message, OutboxEntry, OutboxStatus, Sector
-from tests.conftest import onboarded
+from tests.conftest import Run, onboarded
 
-POLDER = Path(sys.executable).with_name("polder")
 PREFIX = "bot> "
-
-Run = Callable[..., subprocess.CompletedProcess[str]]
-
-
-@pytest.fixture
-def polder(database_url: str, tmp_path: Path) -> Run:
-    """Runs the installed `polder` script on the test's database, in an empty folder."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POLDER_")}
-    env["POLDER_DATABASE_URL"] = database_url
-
-    def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(POLDER), *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            env=env,
-            timeout=120,
-        )
-
-    return run
 
 
 @contextmanager

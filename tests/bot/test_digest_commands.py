@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -22,10 +18,9 @@ from bot.roles import grant
 from bot.sectors import find_sector
 from storage.database import transaction
 from storage.models import DigestSubscription, Message, OutboxEntry, RoleName
-from tests.conftest import Chat, onboarded, reply_text
+from tests.conftest import Chat, Run, onboarded, reply_text
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-POLDER = Path(sys.executable).with_name("polder")
 
 
 def make_staff(
@@ -182,27 +177,6 @@ def test_crontab_weekdays_are_read_the_crontab_way() -> None:
 
 
 # --- polder digest -----------------------------------------------------------------------------
-
-Run = Callable[..., subprocess.CompletedProcess[str]]
-
-
-@pytest.fixture
-def polder(database: DatabaseEngine, database_url: str, tmp_path: Path) -> Run:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POLDER_")}
-    env["POLDER_DATABASE_URL"] = database_url
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(POLDER), *args],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            env=env,
-            timeout=120,
-        )
-
-    return run
 
 
 def test_polder_digest_subscribe_list_and_unsubscribe(polder: Run, tmp_path: Path) -> None:

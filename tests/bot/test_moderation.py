@@ -4,15 +4,9 @@ and the audit log (`polder audit`) that records what curators did."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine as DatabaseEngine
 from sqlmodel import col, select
 
@@ -28,9 +22,8 @@ from scheduled.render import to_markdown
 from storage.database import transaction
 from storage.models import AuditEntry, Member, Message, Report, RoleName
 from storage.types import utcnow
-from tests.conftest import Chat, onboarded, reply_text
+from tests.conftest import Chat, Run, onboarded, reply_text
 
-POLDER = Path(sys.executable).with_name("polder")
 GROUP = "group-a"
 
 
@@ -258,27 +251,6 @@ def test_a_hidden_message_is_left_out_of_the_digest_but_still_counted(engine, da
 
 
 # --- /export messages ----------------------------------------------------------------------------
-
-Run = Callable[..., subprocess.CompletedProcess[str]]
-
-
-@pytest.fixture
-def polder(database: DatabaseEngine, database_url: str, tmp_path: Path) -> Run:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POLDER_")}
-    env["POLDER_DATABASE_URL"] = database_url
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(POLDER), *args],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            env=env,
-            timeout=120,
-            stdin=subprocess.DEVNULL,
-        )
-
-    return run
 
 
 def test_export_messages_leaves_out_hidden_ones_and_names_only_with_consent(
