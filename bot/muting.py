@@ -9,7 +9,6 @@ administrator cannot be muted (their role can be revoked first), nor can you mut
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from sqlmodel import col, select
@@ -20,25 +19,20 @@ from bot.audit import member_ref
 from bot.context import Command, Context, Feature
 from bot.i18n import N_
 from bot.members import MemberNotFound, find_member
-from bot.polls import shown_time
+from bot.polls import parse_duration, shown_time
 from bot.roles import is_admin
 from storage.models import Member, Membership, Message, Role, RoleName
 
 DEFAULT_MUTE = timedelta(days=1)
 LONGEST_MUTE = timedelta(days=365)
-DURATION = re.compile(r"^(\d{1,6})\s*(m|min|h|d|w)$")
-UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 MUTE_USAGE = N_("/mute <member> [duration]")
 UNMUTE_USAGE = N_("/unmute <member>")
 
 
 def parse_mute(text: str) -> timedelta | None:
     """'30m', '2h', '1d', '2w' -> a timedelta from a minute to a year; None otherwise."""
-    match = DURATION.match(text.strip().lower())
-    if not match:
-        return None
-    length = timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
-    return length if timedelta(minutes=1) <= length <= LONGEST_MUTE else None
+    length = parse_duration(text)
+    return length if length is not None and timedelta(minutes=1) <= length <= LONGEST_MUTE else None
 
 
 def sectors_taking_part(ctx: Context, member: Member) -> set[int]:

@@ -80,7 +80,10 @@ def parse_duration(text: str) -> timedelta | None:
     match = DURATION.match(text.strip().lower())
     if not match:
         return None
-    return timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+    try:
+        return timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+    except OverflowError:  # "99999999999d": no duration a calendar can hold
+        return None
 
 
 def parse_deadline(text: str, zone: ZoneInfo) -> datetime | None:

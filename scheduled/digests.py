@@ -164,9 +164,8 @@ def send(session: Session, item: Due, zone: ZoneInfo) -> bool:
         html = to_html(digest, subscription.language)
         issue.path = str(write_file(Path(subscription.chat_id), file_name(sector, item), html))
     else:
-        actions = digest_actions(
-            digest, subscription, sector.slug, item.period, to_parts(digest, subscription.language)
-        )
+        parts = to_parts(digest, subscription.language)
+        actions = digest_actions(subscription, sector.slug, item.period, parts)
         entries = enqueue(session, actions, in_order=True)
         session.flush()
         issue.outbox_id = entries[0].id
@@ -182,7 +181,6 @@ def send(session: Session, item: Due, zone: ZoneInfo) -> bool:
 
 
 def digest_actions(
-    digest: Digest,
     subscription: DigestSubscription,
     sector: str,
     period: str,
@@ -194,18 +192,16 @@ def digest_actions(
         "chat_id": subscription.chat_id,
         "thread_ref": subscription.thread_ref,
     }
-    texts = sum(1 for p in parts if isinstance(p, Part))
     actions: list[Action] = []
     for item in parts:
         if isinstance(item, Part):
-            number = sum(1 for a in actions if isinstance(a, PostDigest)) + 1
             actions.append(
                 PostDigest(
                     **where,
                     sector=sector,
                     period=period,
-                    part=number,
-                    parts=texts,
+                    part=item.number,
+                    parts=item.of,
                     heading=item.heading,
                     blocks=item.blocks,
                 )

@@ -509,10 +509,13 @@ PART_BLOCKS = 40  # a part's blocks at most (a Slack message holds 50)
 
 @dataclass(frozen=True)
 class Part:
-    """One message of a digest in a chat: a heading and [kind, text] blocks (`PostDigest`)."""
+    """One message of a digest in a chat: a heading and [kind, text] blocks (`PostDigest`),
+    text part `number` of `of`."""
 
     heading: str
     blocks: list[list[str]]
+    number: int = 1
+    of: int = 1
 
 
 def to_parts(digest: Digest, language: str) -> list[Part | ChartData]:
@@ -542,7 +545,7 @@ def to_parts(digest: Digest, language: str) -> list[Part | ChartData]:
             continue
         number += 1
         shown = heading if number == 1 else f"{heading} ({number}/{texts})"
-        parts.append(Part(shown, item))
+        parts.append(Part(shown, item, number, texts))
     return parts
 
 

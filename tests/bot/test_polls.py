@@ -117,6 +117,7 @@ def test_durations() -> None:
     assert parse_duration("12h") == timedelta(hours=12)
     assert parse_duration("3d") == timedelta(days=3)
     assert parse_duration("3 days") is None
+    assert parse_duration("99999999999d") is None  # beyond any calendar: refused, no crash
 
 
 def test_one_vote_per_member_changeable_from_any_channel(engine, curator, database) -> None:

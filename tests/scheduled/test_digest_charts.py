@@ -175,7 +175,7 @@ def test_a_subscribed_chat_gets_the_parts_and_charts_chained_in_order(seed: Seed
     lively(seed)
     subscription = DigestSubscription(platform="telegram", chat_id="-100", cron="0 8 * * 1")
     digest = seed.digest()
-    actions = digest_actions(digest, subscription, "mobility", "2026-W47", to_parts(digest, "en"))
+    actions = digest_actions(subscription, "mobility", "2026-W47", to_parts(digest, "en"))
 
     parts = [a for a in actions if isinstance(a, PostDigest)]
     charts = [a for a in actions if isinstance(a, PostChart)]
