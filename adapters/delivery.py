@@ -163,7 +163,6 @@ class AsyncDeliverer:
             try:
                 message_id = await self.send(as_action(entry), edits)
             except DeliveryError as exc:
-                self.limiter.restamp(entry.chat_id, group=self.group(entry.chat_id))
                 log.warning("%s outbox %s to %s: %s", self.platform, entry.id, entry.chat_id, exc)
                 await asyncio.to_thread(record_failure, self.database, entry.id, exc)
                 if exc.gone:
@@ -171,7 +170,8 @@ class AsyncDeliverer:
                         forget_chat, self.database, self.platform, entry.chat_id, str(exc)
                     )
                 continue
-            self.limiter.restamp(entry.chat_id, group=self.group(entry.chat_id))
+            finally:  # the send took a while (a chart drawn, a file uploaded): pace from its end
+                self.limiter.restamp(entry.chat_id, group=self.group(entry.chat_id))
             await asyncio.to_thread(outbox.delivered, self.database, entry.id, message_id)
             count += 1
         self.next_window = min(waits, default=IDLE_SECONDS)
